@@ -1,4 +1,5 @@
-//! Rust SDK for the Nateq API.
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 
 #[allow(
     missing_docs,
@@ -6,12 +7,94 @@
     clippy::all,
     clippy::unwrap_used,
     clippy::expect_used,
-    unused
+    unused,
+    rust_2018_idioms
 )]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
-pub mod client;
+mod config;
+mod contacts;
+mod error;
+mod hooks;
+mod retry;
+mod transport;
 
-pub use generated::{builder, types, Client};
+pub use config::{
+    ApiKey, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, ENV_API_KEY, ENV_BASE_URL,
+    KeyEnvironment,
+};
+pub use contacts::{ContactId, ContactUpdate, Contacts, UpdateOutcome};
+pub use error::{ApiError, Error, Problem, ValidationError};
+pub use retry::RetryPolicy;
+
+/// The generated request and response types, one per schema in `openapi.yaml`.
+pub use generated::types;
+
+/// The generated request builders (see [`Client::update_contact`]).
+pub use generated::builder;
+
+/// The generated client's own types, for callers of [`Client::update_contact`]: its error
+/// type is `progenitor_client::Error<types::ErrorResponse>`, and its success value a
+/// [`ResponseValue`](generated_client::ResponseValue).
+pub mod generated_client {
+    /// The generated client itself; [`Client`](crate::Client) wraps it.
+    pub use crate::generated::Client as RawClient;
+    pub use crate::generated::{ByteStream, ClientInfo, Error, ResponseValue};
+}
+
+/// A client for the Nateq API. Cheap to clone: clones share one connection pool.
+///
+/// Build one with [`Client::builder`] or [`Client::from_env`], then call
+/// [`Client::contacts`]. The generated builder interface stays available as
+/// [`Client::update_contact`].
+#[derive(Clone, Debug)]
+pub struct Client {
+    raw: generated::Client,
+}
+
+impl Client {
+    /// A builder with the defaults: production base URL, 30 s per attempt, 120 s overall,
+    /// 2 retries.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `NATEQ_API_KEY` and `NATEQ_BASE_URL` (default
+    /// `https://api.nateq.io/api/v1`).
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::default().from_env().build()
+    }
+
+    /// Contact operations, e.g. `client.contacts().update(id, &update)`.
+    pub fn contacts(&self) -> Contacts<'_> {
+        Contacts { client: self }
+    }
+
+    /// The generated builder for `PUT /contacts/{id}`: it goes through the same auth, retries
+    /// and tracing, and returns the generated types and error.
+    pub fn update_contact(&self) -> builder::UpdateContact<'_> {
+        self.raw.update_contact()
+    }
+
+    /// The base URL requests go to (without a trailing `/`).
+    pub fn base_url(&self) -> &str {
+        &self.raw.baseurl
+    }
+
+    /// Which environment the client's key acts on.
+    pub fn key_environment(&self) -> KeyEnvironment {
+        self.raw.inner.environment
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.raw.inner.retry
+    }
+
+    /// The generated client this one wraps.
+    pub fn raw(&self) -> &generated::Client {
+        &self.raw
+    }
+}

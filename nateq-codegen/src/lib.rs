@@ -77,7 +77,7 @@ pub fn settings() -> GenerationSettings {
 /// The generated `Client` carries nateq-api's hand-written shared state (retry policy,
 /// limits) as its `inner` value, so the hooks can read it.
 fn inner_type() -> proc_macro2::TokenStream {
-    let path: syn::Path = syn::parse_quote!(crate::client::Shared);
+    let path: syn::Type = syn::parse_quote!(::std::sync::Arc<crate::config::Shared>);
     quote::quote!(#path)
 }
 

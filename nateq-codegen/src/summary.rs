@@ -243,7 +243,11 @@ fn diff_facts_maps(
         if !old.contains_key(key) {
             out.push(Change {
                 location: format!("{prefix} {key}"),
-                what: format!("added ({}{})", n.ty, if n.required { ", required" } else { "" }),
+                what: format!(
+                    "added ({}{})",
+                    n.ty,
+                    if n.required { ", required" } else { "" }
+                ),
                 // A new required property breaks every caller that does not send it.
                 breaking: n.required,
             });
@@ -290,7 +294,11 @@ fn diff_facts(location: &str, o: &Facts, n: &Facts, out: &mut Vec<Change>) {
                 "maxLength {} -> {}{}",
                 show(&o.max_length),
                 show(&n.max_length),
-                if tightened { " (tightened)" } else { " (relaxed)" }
+                if tightened {
+                    " (tightened)"
+                } else {
+                    " (relaxed)"
+                }
             ),
             tightened,
         );
@@ -306,7 +314,11 @@ fn diff_facts(location: &str, o: &Facts, n: &Facts, out: &mut Vec<Change>) {
                 "minLength {} -> {}{}",
                 show(&o.min_length),
                 show(&n.min_length),
-                if tightened { " (tightened)" } else { " (relaxed)" }
+                if tightened {
+                    " (tightened)"
+                } else {
+                    " (relaxed)"
+                }
             ),
             tightened,
         );
@@ -340,7 +352,11 @@ fn show<T: fmt::Display>(v: &Option<T>) -> String {
 }
 
 fn ref_name(reference: &str) -> String {
-    reference.rsplit('/').next().unwrap_or(reference).to_string()
+    reference
+        .rsplit('/')
+        .next()
+        .unwrap_or(reference)
+        .to_string()
 }
 
 fn response_schema_name(spec: &OpenAPI, response: &ReferenceOr<openapiv3::Response>) -> String {

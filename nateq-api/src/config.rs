@@ -1,0 +1,318 @@
+//! Client configuration: the API key, the base URL, timeouts and the retry policy.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+
+use crate::error::Error;
+use crate::retry::RetryPolicy;
+
+/// The production base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.nateq.io/api/v1";
+/// The environment variable holding the API key.
+pub const ENV_API_KEY: &str = "NATEQ_API_KEY";
+/// The environment variable holding the base URL.
+pub const ENV_BASE_URL: &str = "NATEQ_BASE_URL";
+/// The default cap on a response body: larger bodies are refused, not buffered.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// An API key. Its `Debug` and `Display` never show the secret.
+///
+/// ```
+/// use nateq_api::{ApiKey, KeyEnvironment};
+///
+/// let key = ApiKey::new("tg_test_0123456789");
+/// assert_eq!(key.environment(), KeyEnvironment::Sandbox);
+/// assert_eq!(format!("{key:?}"), "ApiKey(tg_test_…)");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key. Keys without a known prefix are accepted (see [`ApiKey::environment`]).
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// Which environment the key acts on, from its prefix.
+    pub fn environment(&self) -> KeyEnvironment {
+        if self.0.starts_with("tg_live_") {
+            KeyEnvironment::Production
+        } else if self.0.starts_with("tg_test_") {
+            KeyEnvironment::Sandbox
+        } else {
+            KeyEnvironment::Unknown
+        }
+    }
+
+    /// The secret itself. Avoid logging or displaying it.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    fn redacted(&self) -> &'static str {
+        match self.environment() {
+            KeyEnvironment::Production => "tg_live_…",
+            KeyEnvironment::Sandbox => "tg_test_…",
+            KeyEnvironment::Unknown => "…",
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({})", self.redacted())
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.redacted())
+    }
+}
+
+/// The environment an API key belongs to, from its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyEnvironment {
+    /// `tg_live_...`: production data.
+    Production,
+    /// `tg_test_...`: the sandbox.
+    Sandbox,
+    /// Any other prefix: accepted, sent as given.
+    Unknown,
+}
+
+/// State shared by every request of one client; read by the hooks and the request path.
+pub struct Shared {
+    pub(crate) auth: HeaderValue,
+    pub(crate) environment: KeyEnvironment,
+    pub(crate) origin: url::Origin,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) total_timeout: Option<Duration>,
+    pub(crate) max_response_bytes: usize,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("auth", &"Bearer <redacted>")
+            .field("environment", &self.environment)
+            .field("retry", &self.retry)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`](crate::Client).
+///
+/// ```
+/// use std::time::Duration;
+/// use nateq_api::{Client, RetryPolicy};
+///
+/// let client = Client::builder()
+///     .api_key("tg_test_example")
+///     .base_url("http://127.0.0.1:4010/api/v1/")
+///     .timeout(Duration::from_secs(10))
+///     .connect_timeout(Duration::from_secs(2))
+///     .retry_policy(RetryPolicy::default().max_retries(4))
+///     .build()?;
+/// assert_eq!(client.base_url(), "http://127.0.0.1:4010/api/v1");
+/// # Ok::<(), nateq_api::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    api_key: Option<ApiKey>,
+    base_url: String,
+    attempt_timeout: Option<Duration>,
+    connect_timeout: Duration,
+    total_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    user_agent: String,
+    http: Option<reqwest::Client>,
+    allow_insecure_http: bool,
+    max_response_bytes: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_string(),
+            attempt_timeout: Some(Duration::from_secs(30)),
+            connect_timeout: Duration::from_secs(10),
+            total_timeout: Some(Duration::from_secs(120)),
+            retry: RetryPolicy::default(),
+            user_agent: concat!("nateq-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            http: None,
+            allow_insecure_http: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API key (`tg_live_...` or `tg_test_...`). Required.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// The base URL, default `https://api.nateq.io/api/v1`. A trailing `/` is ignored.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Per-attempt timeout: connecting, sending and reading the whole response (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// Timeout for establishing a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Overall deadline for one call, retries and backoff included (default 120 s).
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.total_timeout = Some(timeout);
+        self
+    }
+
+    /// The retry policy (default: 2 retries, see [`RetryPolicy`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The `User-Agent` header (default `nateq-rs/<version>`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Uses a ready `reqwest::Client` (proxies, custom TLS roots). Its own default timeouts
+    /// still apply; the per-attempt timeout is set on each request. The connect timeout and
+    /// user agent of this builder are then not used.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Allows plain `http://` to hosts other than loopback. Off by default: the key would
+    /// cross the network in clear text.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The largest response body the client reads (default 8 MiB); larger ones are refused
+    /// with [`Error::ResponseTooLarge`] without buffering them.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Reads `NATEQ_API_KEY` and `NATEQ_BASE_URL` into this builder (the base URL only when set).
+    pub fn from_env(mut self) -> Self {
+        if let Ok(key) = std::env::var(ENV_API_KEY) {
+            self.api_key = Some(ApiKey::new(key));
+        }
+        if let Ok(url) = std::env::var(ENV_BASE_URL)
+            && !url.trim().is_empty()
+        {
+            self.base_url = url;
+        }
+        self
+    }
+
+    /// Builds the client, checking the key and the base URL.
+    pub fn build(self) -> Result<crate::Client, Error> {
+        let key = self.api_key.ok_or_else(|| {
+            Error::Config(format!("no API key: set {ENV_API_KEY} or call api_key()"))
+        })?;
+        if key.expose_secret().trim().is_empty() {
+            return Err(Error::Config("the API key is empty".into()));
+        }
+        let base_url = self.base_url.trim().trim_end_matches('/').to_string();
+        let parsed = url::Url::parse(&base_url)
+            .map_err(|e| Error::Config(format!("base URL {base_url:?} is not a URL: {e}")))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" if self.allow_insecure_http || is_loopback(&parsed) => {}
+            "http" => {
+                return Err(Error::Config(format!(
+                    "base URL {base_url:?} uses plain http to a non-loopback host; \
+                     use https or allow_insecure_http(true)"
+                )));
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "base URL {base_url:?} has unsupported scheme {other:?}"
+                )));
+            }
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} must not have a query or fragment"
+            )));
+        }
+        let mut auth =
+            HeaderValue::try_from(format!("Bearer {}", key.expose_secret())).map_err(|_| {
+                Error::Config("the API key contains characters not allowed in a header".into())
+            })?;
+        auth.set_sensitive(true);
+
+        let http = match self.http {
+            Some(client) => client,
+            None => {
+                ensure_crypto_provider();
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .user_agent(self.user_agent)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .tcp_nodelay(true)
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+            }
+        };
+        let shared = Shared {
+            auth,
+            environment: key.environment(),
+            origin: parsed.origin(),
+            retry: self.retry,
+            attempt_timeout: self.attempt_timeout,
+            total_timeout: self.total_timeout,
+            max_response_bytes: self.max_response_bytes,
+        };
+        Ok(crate::Client {
+            raw: crate::generated::Client::new_with_client(&base_url, http, Arc::new(shared)),
+        })
+    }
+}
+
+/// Whether the URL's host is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Installs rustls' `ring` provider as the process default unless one is installed already.
+/// `ring` builds faster than `aws-lc-rs` and needs no C toolchain beyond a C compiler.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another thread installing a provider is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
