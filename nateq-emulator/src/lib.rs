@@ -1,1 +1,275 @@
-//! Placeholder: the emulator is being written.
+//! A faithful local emulator of the Nateq API's "Update a contact" endpoint
+//! (`PUT /api/v1/contacts/{id}`), for tests and demos.
+//!
+//! It is a small implementation of the endpoint, not a canned-response mock: bearer keys with
+//! organisations and scopes, validation that names every offending field, partial updates with
+//! one activity per changed field, organisation isolation, an admin API under `/_emulator/`, and
+//! reproducible fault injection. Bodies are (de)serialised with the types that `nateq-api`
+//! generates from `openapi.yaml`, so the emulator and the client cannot drift apart.
+//!
+//! From a test, in three lines:
+//!
+//! ```
+//! # async fn demo() -> Result<(), nateq_emulator::Error> {
+//! let emu = nateq_emulator::Emulator::builder().spawn().await?;
+//! let (base_url, api_key) = (emu.base_url(), emu.api_key());
+//! // point the client at base_url with api_key; the server stops when emu is dropped
+//! # let _ = (base_url, api_key);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See the crate's README for the binary's flags, the admin API, the seed file format and the
+//! faults.
+
+mod auth;
+pub mod cli;
+mod error;
+mod faults;
+mod response;
+mod seed;
+mod server;
+mod store;
+mod validate;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use error::Error;
+pub use faults::{FaultConfig, FaultCounters, FaultKind, FaultStatus};
+pub use seed::{
+    ApiKey, DEMO_FULL_KEY, DEMO_ORG, DEMO_READ_ONLY_KEY, OTHER_ORG, OTHER_ORG_KEY, SCOPE_READ,
+    SCOPE_WRITE, Seed, SeedCompany, SeedContact,
+};
+pub use server::MAX_BODY_BYTES;
+pub use store::StoredContact;
+
+use auth::Keys;
+use faults::Faults;
+use server::AppState;
+use store::Store;
+
+/// The number of demo contacts when nothing else is asked for.
+pub const DEFAULT_DEMO_CONTACTS: usize = 5;
+
+/// A running emulator on `127.0.0.1`; dropping it shuts the server down.
+pub struct Emulator {
+    addr: SocketAddr,
+    base_url: String,
+    seed: Arc<Seed>,
+    store: Arc<Store>,
+    faults: Arc<Faults>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Configures and starts an [`Emulator`]; see [`Emulator::builder`].
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    port: u16,
+    source: SeedSource,
+    faults: FaultConfig,
+}
+
+#[derive(Debug, Clone)]
+enum SeedSource {
+    Demo(usize),
+    File(PathBuf),
+    Value(Seed),
+}
+
+impl Emulator {
+    /// A builder with the defaults: a free port, [`DEFAULT_DEMO_CONTACTS`] demo contacts and no
+    /// faults.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            port: 0,
+            source: SeedSource::Demo(DEFAULT_DEMO_CONTACTS),
+            faults: FaultConfig::default(),
+        }
+    }
+
+    /// The base URL of the Nateq API, for example `http://127.0.0.1:4010/api/v1` (no trailing
+    /// slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The secret of the main key: the first key with `contacts:write` (with the demo data, the
+    /// full-scope key of `org_demo`, `key_demo_full`).
+    pub fn api_key(&self) -> &str {
+        self.seed.primary_key().map_or("", |k| k.secret.as_str())
+    }
+
+    /// A key of the main key's organisation without `contacts:write`, if the seed has one.
+    pub fn read_only_key(&self) -> Option<&str> {
+        let org = self.primary_org()?;
+        self.seed
+            .keys
+            .iter()
+            .find(|k| k.organization_id == org && !k.has_scope(SCOPE_WRITE))
+            .map(|k| k.secret.as_str())
+    }
+
+    /// A key with `contacts:write` of another organisation than the main key's, if the seed has
+    /// one.
+    pub fn other_org_key(&self) -> Option<&str> {
+        let org = self.primary_org()?;
+        self.seed
+            .keys
+            .iter()
+            .find(|k| k.organization_id != org && k.has_scope(SCOPE_WRITE))
+            .map(|k| k.secret.as_str())
+    }
+
+    /// The keys the emulator accepts.
+    pub fn keys(&self) -> &[ApiKey] {
+        &self.seed.keys
+    }
+
+    /// The seed the emulator started from (and resets to).
+    pub fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
+    /// One contact of any organisation, as it is now.
+    pub fn contact(&self, id: &str) -> Option<StoredContact> {
+        self.store.contact(None, id)
+    }
+
+    /// Every contact of every organisation, sorted by ID.
+    pub fn contacts(&self) -> Vec<StoredContact> {
+        self.store.contacts(None)
+    }
+
+    /// Goes back to the seed's state (as `POST /_emulator/reset` does).
+    pub fn reset(&self) {
+        self.store.reset();
+    }
+
+    /// Replaces the fault configuration (as `PUT /_emulator/faults` does), restarting the random
+    /// sequence from its seed and zeroing the counters.
+    pub fn set_faults(&self, config: FaultConfig) -> Result<FaultStatus, Error> {
+        self.faults.set(config)
+    }
+
+    /// The fault configuration and counters (as `GET /_emulator/faults` returns them).
+    pub fn faults(&self) -> FaultStatus {
+        self.faults.status()
+    }
+
+    /// Stops accepting connections and waits (at most a few seconds) for requests in flight.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    fn primary_org(&self) -> Option<&str> {
+        self.seed.primary_key().map(|k| k.organization_id.as_str())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorBuilder {
+    /// The port on `127.0.0.1`; 0 (the default) picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Seeds the built-in demo data with contacts `ct_demo_1` to `ct_demo_{n}`.
+    pub fn demo_contacts(mut self, n: usize) -> Self {
+        self.source = SeedSource::Demo(n);
+        self
+    }
+
+    /// Seeds from a JSON seed file (read when the emulator is spawned).
+    pub fn seed_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.source = SeedSource::File(path.into());
+        self
+    }
+
+    /// Seeds from a value.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.source = SeedSource::Value(seed);
+        self
+    }
+
+    /// Injects faults from the start.
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Binds `127.0.0.1:{port}` and starts serving on the current tokio runtime.
+    pub async fn spawn(self) -> Result<Emulator, Error> {
+        self.faults.validate()?;
+        let seed = match self.source {
+            SeedSource::Demo(n) => Seed::demo(n),
+            SeedSource::File(path) => Seed::from_file(&path)?,
+            SeedSource::Value(seed) => seed,
+        }
+        .normalised()?;
+        let seed = Arc::new(seed);
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .map_err(|source| Error::Bind {
+                port: self.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            port: self.port,
+            source,
+        })?;
+        let store = Arc::new(Store::new(Arc::clone(&seed)));
+        let faults = Arc::new(Faults::new(self.faults));
+        let state = AppState {
+            store: Arc::clone(&store),
+            keys: Arc::new(Keys::new(&seed.keys)),
+            faults: Arc::clone(&faults),
+        };
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(server::serve(listener, server::router(state), rx));
+        tracing::info!(%addr, "nateq emulator listening");
+        Ok(Emulator {
+            addr,
+            base_url: format!("http://{addr}/api/v1"),
+            seed,
+            store,
+            faults,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}

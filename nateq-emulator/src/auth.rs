@@ -1,0 +1,62 @@
+//! Bearer-key authentication against the seed's keys.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+
+use crate::response::Failure;
+use crate::seed::ApiKey;
+
+/// The configured keys, looked up by secret; never changes while the emulator runs.
+pub(crate) struct Keys {
+    by_secret: HashMap<String, Arc<ApiKey>>,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Lists the key IDs only: the map's keys are secrets.
+        f.debug_list()
+            .entries(self.by_secret.values().map(|k| &k.id))
+            .finish()
+    }
+}
+
+impl Keys {
+    pub(crate) fn new(keys: &[ApiKey]) -> Self {
+        Self {
+            by_secret: keys
+                .iter()
+                .map(|k| (k.secret.clone(), Arc::new(k.clone())))
+                .collect(),
+        }
+    }
+
+    /// The key named by the `Authorization: Bearer <key>` header, or a 401.
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<ApiKey>, Failure> {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let Some(value) = values.next() else {
+            return Err(Failure::unauthorized(
+                "missing authorization header; send `Authorization: Bearer <api key>`",
+            ));
+        };
+        if values.next().is_some() {
+            return Err(Failure::unauthorized(
+                "more than one authorization header was sent",
+            ));
+        }
+        let malformed =
+            || Failure::unauthorized("malformed authorization header; expected `Bearer <api key>`");
+        let value = value.to_str().map_err(|_| malformed())?;
+        let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
+        let token = token.trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return Err(malformed());
+        }
+        self.by_secret
+            .get(token)
+            .cloned()
+            .ok_or_else(|| Failure::unauthorized("invalid api key"))
+    }
+}

@@ -1,0 +1,115 @@
+//! The command line: flags as a `clap::Args` struct, and the foreground server loop.
+//!
+//! The `nateq-emulator` binary is this module plus a tracing subscriber; another CLI can offer
+//! the same command by flattening [`EmulatorArgs`] and calling [`run`].
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::{DEFAULT_DEMO_CONTACTS, Emulator, EmulatorBuilder, Error, FaultConfig, FaultKind};
+
+/// Flags of `nateq-emulator` (and of any command that flattens them).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1 to listen on (0 picks a free port)
+    #[arg(long, value_name = "N", default_value_t = 4010)]
+    pub port: u16,
+
+    /// Seed the demo data with contacts ct_demo_1 to ct_demo_N
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_DEMO_CONTACTS)]
+    pub demo_contacts: usize,
+
+    /// Seed from a JSON seed file instead of the demo data
+    #[arg(long, value_name = "FILE", conflicts_with = "demo_contacts")]
+    pub seed: Option<PathBuf>,
+
+    /// Probability (0 to 1) that an API request gets a fault
+    #[arg(long, value_name = "R", default_value_t = 0.0)]
+    pub fault_rate: f64,
+
+    /// Fault kinds to draw from, comma-separated: 429,503,drop,stall,latency [default: all]
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    pub faults: Vec<FaultKind>,
+
+    /// Seed of the fault sequence (the same seed gives the same faults)
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub fault_seed: u64,
+
+    /// Retry-After seconds of injected 429 responses
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    pub fault_retry_after: u64,
+
+    /// How long a stalled request is held, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub fault_stall_ms: u64,
+
+    /// Latency added by latency faults, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub fault_latency_ms: u64,
+}
+
+impl EmulatorArgs {
+    /// The fault configuration the flags describe.
+    pub fn fault_config(&self) -> FaultConfig {
+        let kinds = if self.faults.is_empty() {
+            FaultKind::ALL.to_vec()
+        } else {
+            self.faults.clone()
+        };
+        FaultConfig::new(self.fault_rate, kinds)
+            .seed(self.fault_seed)
+            .retry_after_secs(self.fault_retry_after)
+            .stall(Duration::from_millis(self.fault_stall_ms))
+            .latency(Duration::from_millis(self.fault_latency_ms))
+    }
+
+    /// A builder configured by the flags.
+    pub fn builder(&self) -> EmulatorBuilder {
+        let builder = Emulator::builder()
+            .port(self.port)
+            .faults(self.fault_config());
+        match &self.seed {
+            Some(path) => builder.seed_file(path),
+            None => builder.demo_contacts(self.demo_contacts),
+        }
+    }
+}
+
+/// Starts the emulator, prints `<base_url> <api_key>` as the first line of standard output,
+/// serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+///
+/// Logs go through `tracing`; install a subscriber that writes to standard error first.
+pub async fn run(args: &EmulatorArgs) -> Result<(), Error> {
+    let emulator = args.builder().spawn().await?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{} {}", emulator.base_url(), emulator.api_key())
+            .and_then(|()| stdout.flush())
+            .map_err(Error::Stdout)?;
+    }
+    tracing::info!(
+        base_url = emulator.base_url(),
+        admin = %format_args!("http://{}/_emulator/", emulator.addr()),
+        "ready; press Ctrl-C to stop"
+    );
+    let signal = shutdown_signal().await;
+    tracing::info!("shutting down");
+    emulator.shutdown().await;
+    signal
+}
+
+#[cfg(unix)]
+async fn shutdown_signal() -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(Error::Signal)?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.map_err(Error::Signal),
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal() -> Result<(), Error> {
+    tokio::signal::ctrl_c().await.map_err(Error::Signal)
+}

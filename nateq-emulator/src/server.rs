@@ -1,0 +1,338 @@
+//! The HTTP side: routes, the update handler, the admin API and the connection loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use crate::auth::Keys;
+use crate::faults::{Fault, FaultConfig, Faults};
+use crate::response::{Failure, json_response, to_bytes};
+use crate::seed::{ApiKey, SCOPE_READ, SCOPE_WRITE};
+use crate::store::Store;
+use crate::validate::parse_update;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long shutdown waits for requests in flight before closing their connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    pub store: Arc<Store>,
+    pub keys: Arc<Keys>,
+    pub faults: Arc<Faults>,
+}
+
+/// Closes one connection without a response (the `drop` fault).
+#[derive(Debug, Clone, Default)]
+struct ConnectionKill(Arc<Notify>);
+
+/// The router of the Nateq API and the admin API.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/contacts/{id}", put(update_contact))
+        .route("/_emulator/contacts", get(admin_contacts))
+        .route("/_emulator/contacts/{id}", get(admin_contact))
+        .route("/_emulator/reset", post(admin_reset))
+        .route("/_emulator/faults", get(admin_faults).put(admin_set_faults))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` fires, then shuts down gracefully.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let kill = ConnectionKill::default();
+                let service = {
+                    let router = router.clone();
+                    let kill = kill.clone();
+                    hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                        request.extensions_mut().insert(kill.clone());
+                        let request = request.map(Body::new);
+                        let router = router.clone();
+                        async move { router.oneshot(request).await }
+                    })
+                };
+                let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                connections.spawn(async move {
+                    tokio::select! {
+                        result = connection => {
+                            if let Err(e) = result {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        }
+                        () = kill.0.notified() => {
+                            tracing::debug!("connection dropped by fault injection");
+                        }
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::debug!("requests still in flight after the grace period, closing them");
+    }
+    connections.shutdown().await;
+}
+
+/// `PUT /api/v1/contacts/{id}`, with fault injection.
+async fn update_contact(
+    State(app): State<AppState>,
+    kill: Option<axum::Extension<ConnectionKill>>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut drop_connection = false;
+    match app.faults.decide() {
+        None => {}
+        Some(Fault::TooManyRequests { retry_after_secs }) => {
+            let mut failure = Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                format!("too many requests; retry after {retry_after_secs} seconds"),
+            );
+            failure.retry_after = Some(retry_after_secs);
+            return failure.into_response();
+        }
+        Some(Fault::ServiceUnavailable) => {
+            return Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "the service is temporarily unavailable; retry later",
+            )
+            .into_response();
+        }
+        Some(Fault::Stall(duration) | Fault::Latency(duration)) => {
+            tokio::time::sleep(duration).await;
+        }
+        Some(Fault::Drop) => drop_connection = true,
+    }
+    let response = match handle_update(&app, id, &headers, body).await {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(failure) => failure.into_response(),
+    };
+    if drop_connection && let Some(axum::Extension(kill)) = kill {
+        kill.0.notify_one();
+        // The connection task closes the socket; this future is dropped with it.
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+async fn handle_update(
+    app: &AppState,
+    id: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, Failure> {
+    let key = app.keys.authenticate(headers)?;
+    require_scope(&key, SCOPE_WRITE)?;
+    let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
+    check_content_type(headers)?;
+    let body = read_body(headers, body).await?;
+    let request = parse_update(&body)?;
+    app.store.update(&key, &id, request)
+}
+
+fn require_scope(key: &ApiKey, scope: &str) -> Result<(), Failure> {
+    if key.has_scope(scope) {
+        return Ok(());
+    }
+    Err(Failure::new(
+        StatusCode::FORBIDDEN,
+        "INSUFFICIENT_SCOPE",
+        format!("the api key lacks the {scope} scope"),
+    )
+    .with_details(serde_json::json!({ "requiredScope": scope })))
+}
+
+/// Accepts `application/json` and `application/*+json`, with or without parameters.
+fn check_content_type(headers: &HeaderMap) -> Result<(), Failure> {
+    let unsupported = |found: &str| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("the content type must be application/json, not {found}"),
+        )
+        .with_details(serde_json::json!({ "header": "content-type" }))
+    };
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err(unsupported("none"));
+    };
+    let Ok(value) = value.to_str() else {
+        return Err(unsupported("a non-ascii value"));
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let json = essence.eq_ignore_ascii_case("application/json")
+        || essence
+            .get(..12)
+            .is_some_and(|p| p.eq_ignore_ascii_case("application/"))
+            && essence.len() > 17
+            && essence
+                .get(essence.len() - 5..)
+                .is_some_and(|s| s.eq_ignore_ascii_case("+json"));
+    if json {
+        Ok(())
+    } else {
+        let shown: String = essence.chars().take(100).collect();
+        Err(unsupported(&shown))
+    }
+}
+
+/// Reads at most [`MAX_BODY_BYTES`]; refuses a larger body as soon as that is known.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
+    if let Some(length) = headers.get(header::CONTENT_LENGTH) {
+        let length = length
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        if length > MAX_BODY_BYTES as u64 {
+            return Err(Failure::too_large(MAX_BODY_BYTES));
+        }
+    }
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(Failure::too_large(MAX_BODY_BYTES)),
+        Err(e) => Err(Failure::bad_body(format!(
+            "the request body could not be read: {e}"
+        ))),
+    }
+}
+
+/// `GET /_emulator/contacts`: the key's organisation's contacts, sorted by ID.
+async fn admin_contacts(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match admin_key(&app, &headers) {
+        Ok(key) => {
+            let list = app.store.contacts(Some(&key.organization_id));
+            json_response(StatusCode::OK, to_bytes(&list))
+        }
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `GET /_emulator/contacts/{id}`.
+async fn admin_contact(
+    State(app): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let result = admin_key(&app, &headers).and_then(|key| {
+        let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
+        app.store
+            .contact(Some(&key.organization_id), &id)
+            .ok_or_else(|| Failure::not_found(format!("contact {id} not found")))
+    });
+    match result {
+        Ok(contact) => json_response(StatusCode::OK, to_bytes(&contact)),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `POST /_emulator/reset`: back to the seed.
+async fn admin_reset(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match admin_key(&app, &headers) {
+        Ok(_) => {
+            app.store.reset();
+            json_response(
+                StatusCode::OK,
+                Bytes::from_static(br#"{"success":true,"message":"state reset to the seed"}"#),
+            )
+        }
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `GET /_emulator/faults`.
+async fn admin_faults(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match admin_key(&app, &headers) {
+        Ok(_) => json_response(StatusCode::OK, to_bytes(&app.faults.status())),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `PUT /_emulator/faults`: replaces the configuration and zeroes the counters.
+async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        admin_key(&app, &headers)?;
+        let body = read_body(&headers, body).await?;
+        let config: FaultConfig = serde_json::from_slice(&body)
+            .map_err(|e| Failure::bad_body(format!("invalid fault configuration: {e}")))?;
+        app.faults
+            .set(config)
+            .map_err(|e| Failure::bad_body(e.to_string()))
+    }
+    .await;
+    match result {
+        Ok(status) => json_response(StatusCode::OK, to_bytes(&status)),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// The admin API needs a valid key with `contacts:read`.
+fn admin_key(app: &AppState, headers: &HeaderMap) -> Result<Arc<ApiKey>, Failure> {
+    let key = app.keys.authenticate(headers)?;
+    require_scope(&key, SCOPE_READ)?;
+    Ok(key)
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+    // The router adds the `Allow` header.
+    Failure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("method {method} is not allowed on this path"),
+    )
+    .into_response()
+}
+
+async fn not_found() -> Response {
+    Failure::not_found("no such route").into_response()
+}

@@ -1,0 +1,357 @@
+//! The in-memory state: contacts and companies per organisation, and the update itself.
+//!
+//! One mutex guards the whole state and is never held across an `.await`; an update holds it
+//! across its read-modify-write, so parallel updates of one contact cannot lose each other.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::StatusCode;
+use bytes::Bytes;
+use nateq_api::types::{
+    Activity, Company, Contact, ContactType, UpdateContactRequest, UpdateContactResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::response::{Failure, ok_body};
+use crate::seed::{ApiKey, Seed};
+
+/// A contact as the emulator stores it: the spec's `Contact` plus the request-only `type`.
+///
+/// This is also the JSON of the admin API (`GET /_emulator/contacts`): the contact's
+/// properties with an extra `type` property.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredContact {
+    /// The contact, as the 200 response of an update would show it.
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// The contact's kind (`null` until set).
+    #[serde(rename = "type")]
+    pub contact_type: Option<ContactType>,
+}
+
+/// The shared state of one emulator.
+#[derive(Debug)]
+pub(crate) struct Store {
+    seed: Arc<Seed>,
+    world: Mutex<World>,
+}
+
+#[derive(Debug)]
+struct World {
+    contacts: HashMap<String, Record>,
+    companies: HashMap<String, CompanyRecord>,
+    next_activity: u64,
+    last_micros: u128,
+}
+
+#[derive(Debug)]
+struct Record {
+    organization_id: String,
+    stored: StoredContact,
+    /// The 200 body for the current state, built on the first update after a change.
+    cached_ok: Option<Bytes>,
+}
+
+#[derive(Debug)]
+struct CompanyRecord {
+    organization_id: String,
+    company: Company,
+}
+
+/// One changed field of an update.
+struct Change {
+    field: &'static str,
+    old: Option<String>,
+    new: Option<String>,
+}
+
+impl Store {
+    /// A store in the seed's state; the seed must be normalised.
+    pub(crate) fn new(seed: Arc<Seed>) -> Self {
+        let world = World::from_seed(&seed);
+        Self {
+            seed,
+            world: Mutex::new(world),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, World> {
+        // No code path panics while holding the lock, and the state is valid after every
+        // statement, so a poisoned lock still guards a consistent state.
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Back to the seed's state.
+    pub(crate) fn reset(&self) {
+        let fresh = World::from_seed(&self.seed);
+        *self.lock() = fresh;
+    }
+
+    /// Every contact of `org` (or of every organisation), sorted by ID.
+    pub(crate) fn contacts(&self, org: Option<&str>) -> Vec<StoredContact> {
+        let world = self.lock();
+        let mut list: Vec<StoredContact> = world
+            .contacts
+            .values()
+            .filter(|r| org.is_none_or(|o| r.organization_id == o))
+            .map(|r| r.stored.clone())
+            .collect();
+        drop(world);
+        list.sort_by(|a, b| a.contact.id.cmp(&b.contact.id));
+        list
+    }
+
+    /// One contact of `org` (or of any organisation).
+    pub(crate) fn contact(&self, org: Option<&str>, id: &str) -> Option<StoredContact> {
+        let world = self.lock();
+        world
+            .contacts
+            .get(id)
+            .filter(|r| org.is_none_or(|o| r.organization_id == o))
+            .map(|r| r.stored.clone())
+    }
+
+    /// Applies an update for `key` and returns the 200 body.
+    pub(crate) fn update(
+        &self,
+        key: &ApiKey,
+        id: &str,
+        request: UpdateContactRequest,
+    ) -> Result<Bytes, Failure> {
+        let mut guard = self.lock();
+        let world = &mut *guard;
+        let record = world
+            .contacts
+            .get_mut(id)
+            .filter(|r| r.organization_id == key.organization_id)
+            .ok_or_else(|| Failure::not_found(format!("contact {id} not found")))?;
+        let company = match request.company_id.as_deref() {
+            Some(company_id) => Some(
+                world
+                    .companies
+                    .get(company_id)
+                    .filter(|c| c.organization_id == key.organization_id)
+                    .map(|c| c.company.clone())
+                    .ok_or_else(|| unknown_company(company_id))?,
+            ),
+            None => None,
+        };
+        let changes = apply(&mut record.stored, request, company);
+        if !changes.is_empty() {
+            let now = next_timestamp(&mut world.last_micros);
+            let contact = &mut record.stored.contact;
+            let activities = contact.activities.get_or_insert_with(Vec::new);
+            for change in changes {
+                world.next_activity += 1;
+                activities.push(Activity {
+                    id: Some(format!("act_{}", world.next_activity)),
+                    contact_id: Some(contact.id.clone()),
+                    actor_id: Some(key.id.clone()),
+                    actor_name: Some(key.name.clone()),
+                    actor_type: Some("api_key".to_owned()),
+                    description: Some(format!("{} changed", change.field)),
+                    metadata: Some(format!(r#"{{"field":"{}"}}"#, change.field)),
+                    old_value: change.old,
+                    new_value: change.new,
+                    created_at: Some(now.clone()),
+                    updated_at: Some(now.clone()),
+                });
+            }
+            contact.updated_at = Some(now);
+            record.cached_ok = None;
+        }
+        if let Some(body) = &record.cached_ok {
+            return Ok(body.clone());
+        }
+        let body = ok_body(&UpdateContactResponse {
+            success: true,
+            message: Some("Contact updated".to_owned()),
+            data: Some(record.stored.contact.clone()),
+            error: None,
+            meta: None,
+        });
+        record.cached_ok = Some(body.clone());
+        Ok(body)
+    }
+}
+
+impl World {
+    fn from_seed(seed: &Seed) -> Self {
+        let companies = seed
+            .companies
+            .iter()
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    CompanyRecord {
+                        organization_id: c.organization_id.clone(),
+                        company: c.to_company(),
+                    },
+                )
+            })
+            .collect();
+        let contacts = seed
+            .contacts
+            .iter()
+            .map(|c| {
+                (
+                    c.contact.id.clone(),
+                    Record {
+                        organization_id: c.contact.organization_id.clone().unwrap_or_default(),
+                        stored: StoredContact {
+                            contact: c.contact.clone(),
+                            contact_type: c.contact_type,
+                        },
+                        cached_ok: None,
+                    },
+                )
+            })
+            .collect();
+        Self {
+            contacts,
+            companies,
+            next_activity: 0,
+            last_micros: 0,
+        }
+    }
+}
+
+fn unknown_company(company_id: &str) -> Failure {
+    Failure::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "VALIDATION_ERROR",
+        format!("company {company_id} not found"),
+    )
+    .with_details(serde_json::json!({
+        "fields": [{ "field": "companyId", "reason": "no company with this id in the organisation" }]
+    }))
+}
+
+/// Applies the present fields and lists the ones whose value changed.
+fn apply(
+    stored: &mut StoredContact,
+    request: UpdateContactRequest,
+    company: Option<Company>,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let c = &mut stored.contact;
+    let UpdateContactRequest {
+        avatar,
+        channel_data,
+        company_id,
+        country,
+        do_not_contact,
+        email,
+        external_id,
+        is_anonymous,
+        is_potential_client,
+        language,
+        name,
+        phone,
+        position,
+        source,
+        type_,
+    } = request;
+    set(&mut changes, "avatar", &mut c.avatar, avatar);
+    set(
+        &mut changes,
+        "channelData",
+        &mut c.channel_data,
+        channel_data,
+    );
+    if set(&mut changes, "companyId", &mut c.company_id, company_id) {
+        c.company_name = company.as_ref().and_then(|co| co.name.clone());
+        c.company = company;
+    }
+    set(
+        &mut changes,
+        "country",
+        &mut c.country,
+        country.map(String::from),
+    );
+    set(
+        &mut changes,
+        "doNotContact",
+        &mut c.do_not_contact,
+        do_not_contact,
+    );
+    set(&mut changes, "email", &mut c.email, email.map(String::from));
+    set(
+        &mut changes,
+        "externalId",
+        &mut c.external_id,
+        external_id.map(String::from),
+    );
+    set(
+        &mut changes,
+        "isAnonymous",
+        &mut c.is_anonymous,
+        is_anonymous,
+    );
+    set(
+        &mut changes,
+        "isPotentialClient",
+        &mut c.is_potential_client,
+        is_potential_client,
+    );
+    set(
+        &mut changes,
+        "language",
+        &mut c.language,
+        language.map(String::from),
+    );
+    set(&mut changes, "name", &mut c.name, name.map(String::from));
+    set(&mut changes, "phone", &mut c.phone, phone.map(String::from));
+    set(
+        &mut changes,
+        "position",
+        &mut c.position,
+        position.map(String::from),
+    );
+    set(
+        &mut changes,
+        "source",
+        &mut c.source,
+        source.map(String::from),
+    );
+    set(&mut changes, "type", &mut stored.contact_type, type_);
+    changes
+}
+
+/// Sets `slot` to `new` when present and different; records the change.
+fn set<T: PartialEq + ToString>(
+    changes: &mut Vec<Change>,
+    field: &'static str,
+    slot: &mut Option<T>,
+    new: Option<T>,
+) -> bool {
+    let Some(new) = new else {
+        return false;
+    };
+    if slot.as_ref() == Some(&new) {
+        return false;
+    }
+    let new_text = new.to_string();
+    let old = slot.replace(new);
+    changes.push(Change {
+        field,
+        old: old.map(|v| v.to_string()),
+        new: Some(new_text),
+    });
+    true
+}
+
+/// An RFC 3339 time stamp (microseconds, UTC) later than every earlier one of this store.
+fn next_timestamp(last: &mut u128) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    let micros = now.max(*last + 1);
+    *last = micros;
+    let secs = u64::try_from(micros / 1_000_000).unwrap_or(u64::MAX / 2);
+    let sub = u32::try_from(micros % 1_000_000).unwrap_or(0);
+    let time = UNIX_EPOCH + Duration::new(secs, sub * 1_000);
+    humantime::format_rfc3339_micros(time).to_string()
+}
