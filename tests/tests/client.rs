@@ -1,0 +1,730 @@
+//! The SDK against a real HTTP server on `127.0.0.1:0` that records what it received:
+//! the request on the wire, retries, timeouts, decoding, error mapping and key hygiene.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use nateq_api::types::{ContactType, UpdateContactRequest};
+use nateq_api::{ContactUpdate, Error, Problem};
+use support::{KEY, Reply, ScriptServer, client, error_envelope, json, ok_contact, response};
+
+#[tokio::test]
+async fn generated_builder_sends_put_with_bearer_json_and_only_the_set_fields() {
+    let server = ScriptServer::start(vec![ok_contact("ct_1", "Ada")]).await;
+    let client = client(&server.base_url(), 0);
+    let response = client
+        .update_contact()
+        .id("ct_1")
+        .body(
+            UpdateContactRequest::builder()
+                .name(nateq_api::types::UpdateContactRequestName::try_from("Ada").ok())
+                .do_not_contact(true)
+                .type_(ContactType::Guest),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.into_inner().data.unwrap().name.as_deref(),
+        Some("Ada")
+    );
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.method, "PUT");
+    assert_eq!(r.path, "/api/v1/contacts/ct_1");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"name": "Ada", "doNotContact": true, "type": "guest"})
+    );
+}
+
+#[tokio::test]
+async fn concise_update_sends_the_same_request_and_unwraps_the_envelope() {
+    let server = ScriptServer::start(vec![ok_contact("ct_1", "Ada Lovelace")]).await;
+    let client = client(&format!("{}/", server.base_url()), 0);
+    let contact = client
+        .contacts()
+        .update(
+            "ct_1",
+            ContactUpdate::new()
+                .name("Ada Lovelace")
+                .do_not_contact(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(contact.id, "ct_1");
+    assert_eq!(contact.name.as_deref(), Some("Ada Lovelace"));
+    let r = &server.requests()[0];
+    // A trailing `/` in the base URL is harmless.
+    assert_eq!(r.path, "/api/v1/contacts/ct_1");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.header("user-agent").unwrap().starts_with("nateq-rs/"));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"name": "Ada Lovelace", "doNotContact": true})
+    );
+}
+
+#[tokio::test]
+async fn adversarial_ids_reach_exactly_one_path_segment() {
+    let ids = [
+        "a/b",
+        "../x",
+        "%2e%2e",
+        "a?b#c",
+        "a b",
+        "é漢🦀",
+        "...",
+        "a%2Fb",
+        "~user",
+        "\\x",
+    ];
+    let server = ScriptServer::start(vec![ok_contact("x", "x")]).await;
+    let client = client(&server.base_url(), 0);
+    for id in ids {
+        client
+            .contacts()
+            .update(id, ContactUpdate::new().name("x"))
+            .await
+            .unwrap();
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), ids.len());
+    for (id, r) in ids.iter().zip(&requests) {
+        let segment = r.path.strip_prefix("/api/v1/contacts/").unwrap_or_else(|| {
+            panic!("{id:?} reached {}", r.path);
+        });
+        assert!(!segment.contains('/') && !segment.contains('?') && !segment.contains('#'));
+        let decoded = percent_decode(segment);
+        assert_eq!(&decoded, id, "raw path {}", r.path);
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn ids_that_would_change_the_endpoint_are_refused_before_sending() {
+    let server = ScriptServer::start(vec![ok_contact("x", "x")]).await;
+    let client = client(&server.base_url(), 0);
+    for id in ["", ".", "..", "a\u{0}b", "tab\there"] {
+        let err = client
+            .contacts()
+            .update(id, ContactUpdate::new().name("x"))
+            .await
+            .unwrap_err();
+        let Error::Validation(v) = &err else {
+            panic!("{id:?}: {err}")
+        };
+        assert_eq!(v.field, "id");
+    }
+    // The generated builder path is guarded too (by the `pre` hook).
+    for id in [".", ".."] {
+        let err = client
+            .update_contact()
+            .id(id)
+            .body(UpdateContactRequest::default())
+            .send()
+            .await;
+        assert!(err.is_err(), "{id:?} was sent");
+    }
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+#[tokio::test]
+async fn validation_names_field_limit_and_length_before_any_io() {
+    let server = ScriptServer::start(vec![ok_contact("x", "x")]).await;
+    let client = client(&server.base_url(), 0);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("é".repeat(256)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid name: 256 characters is longer than the limit of 255"
+    );
+    let Error::Validation(v) = err else { panic!() };
+    assert_eq!(
+        v.problem,
+        Problem::TooLong {
+            limit: 255,
+            length: 256
+        }
+    );
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().contact_type_str("partner"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Validation(ref v) if v.field == "type"),
+        "{err}"
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn two_503s_then_200_succeeds_on_the_third_attempt() {
+    let server = ScriptServer::start(vec![
+        error_envelope(503, "UNAVAILABLE", "try later"),
+        error_envelope(503, "UNAVAILABLE", "try later"),
+        ok_contact("ct_1", "Ada"),
+    ])
+    .await;
+    let client = client(&server.base_url(), 2);
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", &ContactUpdate::new().name("Ada"))
+        .await;
+    assert_eq!(outcome.result.unwrap().name.as_deref(), Some("Ada"));
+    assert_eq!(outcome.attempts, 3);
+    assert_eq!(server.requests().len(), 3);
+    // The same through the generated builder and the `exec` hook.
+    let server = ScriptServer::start(vec![
+        error_envelope(503, "UNAVAILABLE", "try later"),
+        error_envelope(503, "UNAVAILABLE", "try later"),
+        ok_contact("ct_1", "Ada"),
+    ])
+    .await;
+    let client = support::client(&server.base_url(), 2);
+    let r = client
+        .update_contact()
+        .id("ct_1")
+        .body(UpdateContactRequest::default())
+        .send()
+        .await;
+    assert_eq!(r.unwrap().status(), 200);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn retries_give_up_after_the_policy_and_keep_the_last_status() {
+    let server = ScriptServer::start(vec![error_envelope(503, "UNAVAILABLE", "down")]).await;
+    let client = client(&server.base_url(), 2);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(err.code(), Some("UNAVAILABLE"));
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = ScriptServer::start(vec![
+        response(
+            429,
+            "application/json",
+            r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
+            &[("retry-after", "1")],
+        ),
+        ok_contact("ct_1", "Ada"),
+    ])
+    .await;
+    let client = client(&server.base_url(), 2);
+    let started = Instant::now();
+    client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("Ada"))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_429_that_stays_reports_retry_after() {
+    let server = ScriptServer::start(vec![response(
+        429,
+        "application/json",
+        r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
+        &[("retry-after", "0"), ("x-request-id", "req_42")],
+    )])
+    .await;
+    let client = client(&server.base_url(), 1);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(api.retry_after, Some(Duration::ZERO));
+    assert_eq!(api.request_id.as_deref(), Some("req_42"));
+    assert_eq!(
+        err.to_string(),
+        "429 RATE_LIMITED: slow down (request id req_42)"
+    );
+}
+
+#[tokio::test]
+async fn a_400_is_tried_once_and_carries_the_envelope() {
+    let server = ScriptServer::start(vec![error_envelope(
+        400,
+        "VALIDATION_ERROR",
+        "name is too long",
+    )])
+    .await;
+    let client = client(&server.base_url(), 2);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests().len(), 1);
+    let Error::Api(api) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(api.status, 400);
+    assert_eq!(api.code.as_deref(), Some("VALIDATION_ERROR"));
+    assert_eq!(api.details, Some(serde_json::json!({"hint": "x"})));
+    assert!(!err.is_retryable());
+    assert_eq!(err.to_string(), "400 VALIDATION_ERROR: name is too long");
+}
+
+#[tokio::test]
+async fn a_stalled_server_hits_the_timeout_on_every_attempt() {
+    let server = ScriptServer::start(vec![Reply::Stall(Duration::from_secs(10))]).await;
+    let client = nateq_api::Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .timeout(Duration::from_millis(200))
+        .retry_policy(
+            nateq_api::RetryPolicy::default()
+                .max_retries(1)
+                .base_delay(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { attempts: 2, .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn the_overall_deadline_stops_retries() {
+    let server = ScriptServer::start(vec![Reply::Stall(Duration::from_secs(10))]).await;
+    let client = nateq_api::Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .timeout(Duration::from_secs(5))
+        .total_timeout(Duration::from_millis(300))
+        .retry_policy(nateq_api::RetryPolicy::default().max_retries(10))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_html_502_keeps_its_status_and_shows_the_body() {
+    let server = ScriptServer::start(vec![response(
+        502,
+        "text/html",
+        "<html><body>Bad Gateway</body></html>",
+        &[],
+    )])
+    .await;
+    let client = client(&server.base_url(), 2);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests().len(), 3, "502 is retried");
+    let Error::Decode {
+        status,
+        content_type,
+        snippet,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(status.as_u16(), 502);
+    assert_eq!(content_type, "text/html");
+    assert!(snippet.starts_with("<html><body>Bad Gateway"));
+    assert!(
+        err.to_string()
+            .starts_with("502 Bad Gateway response could not be decoded (text/html)")
+    );
+}
+
+#[tokio::test]
+async fn success_false_or_missing_data_in_a_200_is_an_error() {
+    let server = ScriptServer::start(vec![
+        json(200, &serde_json::json!({"success": false, "error": {"code": "CONFLICT", "message": "locked"}})),
+        json(200, &serde_json::json!({"success": true, "data": null})),
+    ])
+    .await;
+    let client = client(&server.base_url(), 0);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "200 CONFLICT: locked");
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Decode { ref reason, .. } if reason.contains("no `data`")),
+        "{err}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+}
+
+#[tokio::test]
+async fn truncated_json_is_a_decode_error_with_status() {
+    let server = ScriptServer::start(vec![response(
+        200,
+        "application/json",
+        r#"{"success":true,"data":{"id":"ct_1","na"#,
+        &[],
+    )])
+    .await;
+    let client = client(&server.base_url(), 0);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Decode { status, .. } if status == 200),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_content_type_unknown_fields_and_nulls_are_tolerated() {
+    let nulls = serde_json::json!({
+        "success": true, "message": null, "error": null, "meta": null, "brandNewField": {"x": 1},
+        "data": {
+            "id": "ct_1", "activities": null, "avatar": null, "channelData": null, "company": null,
+            "companyId": null, "companyName": null, "country": null, "createdAt": null,
+            "doNotContact": null, "email": null, "externalId": null, "isAnonymous": null,
+            "isPotentialClient": null, "language": null, "name": null, "organizationId": null,
+            "phone": null, "position": null, "source": null, "tags": null, "updatedAt": null,
+            "whatsappOptedOut": null, "whatsappOptedOutAt": null, "futureField": [1, 2, 3]
+        }
+    });
+    let server =
+        ScriptServer::start(vec![response(200, "text/plain", &nulls.to_string(), &[])]).await;
+    let client = client(&server.base_url(), 0);
+    let contact = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap();
+    assert_eq!(contact.id, "ct_1");
+    assert_eq!(contact.name, None);
+    assert_eq!(contact.tags, None);
+}
+
+#[tokio::test]
+async fn a_huge_body_is_refused_without_buffering_it() {
+    let limit = 64 * 1024;
+    let big = format!(
+        r#"{{"success":true,"data":{{"id":"ct_1","name":"{}"}}}}"#,
+        "x".repeat(200_000)
+    );
+    // Announced by Content-Length...
+    let announced = response(200, "application/json", &big, &[]);
+    // ...or streamed without one, in pieces.
+    let streamed = Reply::Drip {
+        head: b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
+            .to_vec(),
+        pieces: big
+            .as_bytes()
+            .chunks(16 * 1024)
+            .map(<[u8]>::to_vec)
+            .collect(),
+        pause: Duration::from_millis(1),
+    };
+    for reply in [announced, streamed] {
+        let server = ScriptServer::start(vec![reply]).await;
+        let client = nateq_api::Client::builder()
+            .api_key(KEY)
+            .base_url(server.base_url())
+            .max_response_bytes(limit)
+            .build()
+            .unwrap();
+        let err = client
+            .contacts()
+            .update("ct_1", ContactUpdate::new().name("x"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::ResponseTooLarge { status, limit: l } if status == 200 && l == limit),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried_and_then_reported() {
+    let server = ScriptServer::start(vec![Reply::Drop, ok_contact("ct_1", "Ada")]).await;
+    let client = client(&server.base_url(), 2);
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", &ContactUpdate::new().name("Ada"))
+        .await;
+    assert!(outcome.result.is_ok());
+    assert_eq!(outcome.attempts, 2);
+
+    let server = ScriptServer::start(vec![Reply::Drop]).await;
+    let client = support::client(&server.base_url(), 1);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Connection { attempts: 2, .. }),
+        "{err}"
+    );
+    assert!(err.status().is_none() && err.is_retryable());
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_the_key_never_reaches_another_host() {
+    let elsewhere = ScriptServer::start(vec![ok_contact("ct_1", "stolen")]).await;
+    let target = format!(
+        "http://localhost:{}/api/v1/contacts/ct_1",
+        elsewhere.addr.port()
+    );
+    let server = ScriptServer::start(vec![response(
+        307,
+        "text/plain",
+        "",
+        &[("location", &target)],
+    )])
+    .await;
+    let client = client(&server.base_url(), 2);
+    let err = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Redirect { ref location, .. } if location.as_deref() == Some(target.as_str())),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), 1);
+    assert!(elsewhere.requests().is_empty());
+
+    // A caller's own reqwest client follows redirects by default; reqwest then strips the
+    // Authorization header on the cross-host hop, so the key still stays home.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let client = nateq_api::Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .http_client(http)
+        .build()
+        .unwrap();
+    let _ = client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    for r in elsewhere.requests() {
+        assert_eq!(r.header("authorization"), None, "key sent to another host");
+    }
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback_unless_allowed() {
+    let build = |url: &str, allow: bool| {
+        nateq_api::Client::builder()
+            .api_key(KEY)
+            .base_url(url)
+            .allow_insecure_http(allow)
+            .build()
+    };
+    let err = build("http://api.nateq.io/api/v1", false).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    assert!(err.to_string().contains("plain http"));
+    assert!(build("http://api.nateq.io/api/v1", true).is_ok());
+    for ok in [
+        "http://127.0.0.1:1/api/v1",
+        "http://localhost:1/api/v1",
+        "http://[::1]:1/api/v1",
+        "https://api.nateq.io/api/v1/",
+    ] {
+        assert!(build(ok, false).is_ok(), "{ok}");
+    }
+    assert!(matches!(build("ftp://x/api", false), Err(Error::Config(_))));
+    assert!(matches!(
+        nateq_api::Client::builder().build(),
+        Err(Error::Config(_))
+    ));
+}
+
+#[test]
+fn key_environment_is_told_by_prefix_and_the_key_never_shows() {
+    for (key, env) in [
+        ("tg_live_abc", nateq_api::KeyEnvironment::Production),
+        ("tg_test_abc", nateq_api::KeyEnvironment::Sandbox),
+        ("custom_abc", nateq_api::KeyEnvironment::Unknown),
+    ] {
+        let client = nateq_api::Client::builder().api_key(key).build().unwrap();
+        assert_eq!(client.key_environment(), env);
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("abc"), "{debug}");
+        let k = nateq_api::ApiKey::new(key);
+        assert!(!format!("{k:?} {k}").contains("abc"));
+    }
+}
+
+/// Every error path, with `RUST_LOG=trace`-level tracing captured: neither the errors'
+/// `Debug`/`Display` nor any log line contains the key.
+#[tokio::test]
+async fn the_key_never_appears_in_errors_or_logs() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = ScriptServer::start(vec![
+        error_envelope(503, "UNAVAILABLE", "down"),
+        response(502, "text/html", "<html>oops</html>", &[]),
+        Reply::Drop,
+        error_envelope(401, "UNAUTHORIZED", "bad key"),
+        ok_contact("ct_1", "Ada"),
+    ])
+    .await;
+    let client = client(&server.base_url(), 0);
+    let mut seen = String::new();
+    for _ in 0..5 {
+        match client
+            .contacts()
+            .update("ct_1", ContactUpdate::new().name("Ada"))
+            .await
+        {
+            Ok(c) => seen.push_str(&format!("{c:?}")),
+            Err(e) => seen.push_str(&format!("{e} {e:?} {e:#?}")),
+        }
+    }
+    let r = client
+        .update_contact()
+        .id("ct_1")
+        .body(UpdateContactRequest::default())
+        .send()
+        .await;
+    seen.push_str(&format!("{r:?}"));
+    seen.push_str(&format!("{client:?}"));
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("nateq.request"),
+        "no request spans were logged: {logs}"
+    );
+    assert!(logs.contains("attempt"), "{logs}");
+    let secret = KEY.trim_start_matches("tg_test_");
+    assert!(!seen.contains(secret), "key in errors: {seen}");
+    assert!(!logs.contains(secret), "key in logs");
+    // The key was really sent, so its absence above means something.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some(&format!("Bearer {KEY}")))
+    );
+}
+
+#[test]
+fn from_env_reads_key_and_base_url() {
+    // The only test that touches these variables.
+    // SAFETY-free: set_var is safe in edition 2024 only under `unsafe`; use a child process.
+    let exe = std::env::current_exe().unwrap();
+    if std::env::var("NATEQ_FROM_ENV_CHILD").is_ok() {
+        let client = nateq_api::Client::from_env().unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9/api/v1");
+        assert_eq!(client.key_environment(), nateq_api::KeyEnvironment::Sandbox);
+        return;
+    }
+    let status = std::process::Command::new(exe)
+        .args(["--exact", "from_env_reads_key_and_base_url", "--nocapture"])
+        .env("NATEQ_FROM_ENV_CHILD", "1")
+        .env("NATEQ_API_KEY", "tg_test_env")
+        .env("NATEQ_BASE_URL", "http://127.0.0.1:9/api/v1/")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "from_env_reads_key_and_base_url"])
+        .env("NATEQ_FROM_ENV_CHILD", "1")
+        .env_remove("NATEQ_API_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "from_env without a key must fail");
+}
