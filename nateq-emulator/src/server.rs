@@ -303,8 +303,15 @@ async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body:
     let result = async {
         admin_key(&app, &headers)?;
         let body = read_body(&headers, body).await?;
-        let config: FaultConfig = serde_json::from_slice(&body)
-            .map_err(|e| Failure::bad_body(format!("invalid fault configuration: {e}")))?;
+        let invalid =
+            |e: serde_json::Error| Failure::bad_body(format!("invalid fault configuration: {e}"));
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(invalid)?;
+        if !value.is_object() {
+            return Err(Failure::bad_body(
+                "invalid fault configuration: expected a json object",
+            ));
+        }
+        let config: FaultConfig = serde_json::from_value(value).map_err(invalid)?;
         app.faults
             .set(config)
             .map_err(|e| Failure::bad_body(e.to_string()))

@@ -1,0 +1,149 @@
+//! The `nateq-emulator` binary: first line, serving, flags.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Reply, http_client};
+
+struct Running {
+    child: Child,
+    base_url: String,
+    key: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn launch(args: &[&str]) -> (Running, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let elapsed = started.elapsed();
+    let mut parts = line.trim_end().split(' ');
+    let base_url = parts.next().unwrap().to_owned();
+    let key = parts.next().unwrap_or_default().to_owned();
+    assert_eq!(parts.next(), None, "{line}");
+    (
+        Running {
+            child,
+            base_url,
+            key,
+        },
+        elapsed,
+    )
+}
+
+#[tokio::test]
+async fn prints_its_address_and_key_then_serves() {
+    let (running, elapsed) = launch(&["--port", "0", "--demo-contacts", "3"]);
+    assert!(
+        running.base_url.starts_with("http://127.0.0.1:"),
+        "{}",
+        running.base_url
+    );
+    assert!(running.base_url.ends_with("/api/v1"));
+    assert!(running.key.starts_with("tg_test_"));
+    assert!(elapsed < Duration::from_secs(1), "started in {elapsed:?}");
+
+    let http = http_client();
+    let response = http
+        .put(format!("{}/contacts/ct_demo_3", running.base_url))
+        .bearer_auth(&running.key)
+        .header("content-type", "application/json")
+        .body(r#"{"name":"From The Binary"}"#)
+        .send()
+        .await
+        .unwrap();
+    let contact = Reply::read(response).await.ok().data.unwrap();
+    assert_eq!(contact.name.as_deref(), Some("From The Binary"));
+
+    let response = http
+        .put(format!("{}/contacts/ct_demo_4", running.base_url))
+        .bearer_auth(&running.key)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn fault_flags_are_applied() {
+    let (running, _) = launch(&[
+        "--port",
+        "0",
+        "--fault-rate",
+        "1",
+        "--faults",
+        "503,429",
+        "--fault-seed",
+        "1",
+    ]);
+    let http = http_client();
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let response = http
+            .put(format!("{}/contacts/ct_demo_1", running.base_url))
+            .bearer_auth(&running.key)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        seen.push(response.status().as_u16());
+    }
+    assert!(seen.iter().all(|s| *s == 503 || *s == 429), "{seen:?}");
+    assert!(seen.contains(&503) && seen.contains(&429), "{seen:?}");
+}
+
+#[test]
+fn seed_file_flag_and_bad_flags() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/seed.example.json");
+    let (running, _) = launch(&["--port", "0", "--seed", seed]);
+    assert_eq!(running.key, "tg_test_acme_full_example_key_0001");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+        .args(["--port", "0", "--faults", "boom"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown fault kind `boom`"), "{stderr}");
+    assert!(output.stdout.is_empty());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+        .args(["--port", "0", "--seed", "/nonexistent/seed.json"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot read seed file /nonexistent/seed.json"),
+        "{stderr}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+        .args(["--port", "0", "--fault-rate", "1.5"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rate must be between 0 and 1"), "{stderr}");
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests of the emulator over real sockets on 127.0.0.1.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod auth;
+mod binary;
+mod client;
+mod faults;
+mod helpers;
+mod update;
+mod validation;
