@@ -1,0 +1,416 @@
+//! Reading `update-many` rows: JSONL or CSV, streamed on a thread of its own into a bounded
+//! channel, so memory does not grow with the input and parsing overlaps the requests.
+
+use std::io::{BufRead, Read};
+
+use nateq_api::{ContactId, ContactUpdate};
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use super::report::DoneSet;
+use crate::cli::InputFormat;
+use crate::exit::CliError;
+use crate::fields::{self, Kind};
+
+/// The longest JSONL line read; a longer one is reported as a malformed row and skipped.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// One row of the input, or why the input cannot be read further.
+#[derive(Debug)]
+pub enum Item {
+    /// A row, valid or not, with its 1-based line number.
+    Row {
+        /// Line number in the input (for CSV, the line the record starts on).
+        line: u64,
+        /// The row.
+        row: Row,
+    },
+    /// A row the report already records as done (with `--resume`).
+    Skipped,
+    /// The input cannot be read further (an I/O error, a bad CSV header).
+    Fatal(anyhow::Error),
+}
+
+/// A row of the input.
+#[derive(Debug)]
+pub enum Row {
+    /// A valid row: ready to send.
+    Valid {
+        /// The contact id.
+        id: String,
+        /// The fields to change (already validated).
+        update: Box<ContactUpdate>,
+    },
+    /// A malformed row: reported, never sent.
+    Invalid {
+        /// The id, if the row has one.
+        id: Option<String>,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Reads rows from `input` until it ends, the receiver is dropped, or a fatal error.
+/// Rows that `done` already has are sent as [`Item::Skipped`].
+pub fn read_rows(
+    input: impl Read,
+    format: InputFormat,
+    mut done: DoneSet,
+    tx: &mpsc::Sender<Item>,
+) {
+    let mut emit = |line: u64, row: Row| -> bool {
+        let item = match &row {
+            Row::Valid { id, .. } if done.contains(line, id) => Item::Skipped,
+            _ => Item::Row { line, row },
+        };
+        tx.blocking_send(item).is_ok()
+    };
+    let result = match format {
+        InputFormat::Jsonl => read_jsonl(input, &mut emit),
+        InputFormat::Csv => read_csv(input, &mut emit),
+    };
+    if let Err(e) = result {
+        let _ = tx.blocking_send(Item::Fatal(e));
+    }
+}
+
+/// Reads JSONL; `emit` returns false to stop.
+fn read_jsonl(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow::Result<()> {
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, input);
+    let mut buf = Vec::with_capacity(1024);
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| {
+                anyhow::Error::from(e).context(format!("cannot read line {}", line + 1))
+            })?;
+        if n == 0 {
+            return Ok(());
+        }
+        line += 1;
+        let row = if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            skip_rest_of_line(&mut reader)
+                .map_err(|e| anyhow::Error::from(e).context(format!("cannot read line {line}")))?;
+            Row::Invalid {
+                id: None,
+                message: format!("line is longer than {MAX_LINE_BYTES} bytes"),
+            }
+        } else {
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            parse_json_row(&buf)
+        };
+        if !emit(line, row) {
+            return Ok(());
+        }
+    }
+}
+
+/// Discards input up to and including the next newline.
+fn skip_rest_of_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if let Some(pos) = chunk.iter().position(|&b| b == b'\n') {
+            reader.consume(pos + 1);
+            return Ok(());
+        }
+        let len = chunk.len();
+        reader.consume(len);
+    }
+}
+
+/// Parses one JSONL row: an object with a string `id` and the fields to change.
+pub fn parse_json_row(bytes: &[u8]) -> Row {
+    let mut object: Map<String, Value> = match serde_json::from_slice(bytes) {
+        Ok(object) => object,
+        Err(e) => {
+            return Row::Invalid {
+                id: None,
+                message: json_syntax_message(&e),
+            };
+        }
+    };
+    let id = match object.remove("id") {
+        Some(Value::String(id)) => id,
+        Some(other) => {
+            return Row::Invalid {
+                id: None,
+                message: format!("invalid id: must be a string, not {}", json_type(&other)),
+            };
+        }
+        None => {
+            return Row::Invalid {
+                id: None,
+                message: "missing id".to_string(),
+            };
+        }
+    };
+    match serde_json::from_value::<ContactUpdate>(Value::Object(object)) {
+        Ok(update) => validated(id, update),
+        Err(e) => Row::Invalid {
+            id: Some(id),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Checks the id and the fields as the SDK would before sending.
+fn validated(id: String, update: ContactUpdate) -> Row {
+    let check = ContactId::new(&id).and_then(|_| update.to_request().map(drop));
+    match check {
+        Ok(()) => Row::Valid {
+            id,
+            update: Box::new(update),
+        },
+        Err(e) => Row::Invalid {
+            id: Some(id),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// A serde_json syntax error without its `at line 1 column N` suffix (a row is one line).
+fn json_syntax_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let reason = match text.rsplit_once(" at line ") {
+        Some((reason, _)) => reason,
+        None => &text,
+    };
+    if error.is_data() {
+        // Valid JSON, but not an object.
+        "not a JSON object".to_string()
+    } else {
+        format!("invalid JSON at column {}: {reason}", error.column())
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// How the CSV header's columns map onto the request body.
+#[derive(Debug)]
+struct Columns {
+    id: usize,
+    /// (column index, field name, kind) of every other column.
+    fields: Vec<(usize, &'static str, Kind)>,
+}
+
+impl Columns {
+    /// Checks the header: an `id` column, known field names, no duplicates.
+    fn from_header(header: &csv::StringRecord) -> Result<Columns, CliError> {
+        let mut id = None;
+        let mut fields: Vec<(usize, &'static str, Kind)> = Vec::new();
+        for (index, name) in header.iter().enumerate() {
+            let name = name.trim();
+            if name == "id" {
+                if id.replace(index).is_some() {
+                    return Err(CliError::validation("line 1: column \"id\" appears twice"));
+                }
+                continue;
+            }
+            let Some((known, kind)) = fields::FIELDS.iter().find(|(n, _)| *n == name) else {
+                let names: Vec<&str> = fields::FIELDS.iter().map(|(n, _)| *n).collect();
+                return Err(CliError::validation(format!(
+                    "line 1: unknown column {name:?}; the columns are id, {}",
+                    names.join(", ")
+                )));
+            };
+            if fields.iter().any(|(_, n, _)| n == known) {
+                return Err(CliError::validation(format!(
+                    "line 1: column {name:?} appears twice"
+                )));
+            }
+            fields.push((index, known, *kind));
+        }
+        let id =
+            id.ok_or_else(|| CliError::validation("line 1: the header has no \"id\" column"))?;
+        Ok(Columns { id, fields })
+    }
+
+    /// Converts a record; empty cells leave their field unset.
+    fn row(&self, record: &csv::StringRecord) -> Row {
+        let id = record.get(self.id).unwrap_or_default().to_string();
+        let mut object = Map::new();
+        for &(index, name, kind) in &self.fields {
+            let cell = record.get(index).unwrap_or_default();
+            if cell.is_empty() {
+                continue;
+            }
+            let value = match kind {
+                Kind::Text => Value::String(cell.to_string()),
+                Kind::Bool if cell.eq_ignore_ascii_case("true") => Value::Bool(true),
+                Kind::Bool if cell.eq_ignore_ascii_case("false") => Value::Bool(false),
+                Kind::Bool => {
+                    return Row::Invalid {
+                        id: Some(id),
+                        message: format!("invalid {name}: {cell:?} is not true or false"),
+                    };
+                }
+            };
+            object.insert(name.to_string(), value);
+        }
+        match serde_json::from_value::<ContactUpdate>(Value::Object(object)) {
+            Ok(update) => validated(id, update),
+            Err(e) => Row::Invalid {
+                id: Some(id),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// Reads CSV with a header row; `emit` returns false to stop.
+fn read_csv(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow::Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(64 * 1024)
+        .from_reader(input);
+    let header = reader.headers().map_err(|e| csv_fatal(e, 1))?.clone();
+    let columns = Columns::from_header(&header)?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line_hint = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = record.position().map_or(line_hint, csv::Position::line);
+                let row = if record.iter().all(str::is_empty) && record.len() <= 1 {
+                    continue;
+                } else if record.len() != header.len() {
+                    Row::Invalid {
+                        id: record.get(columns.id).map(str::to_string),
+                        message: format!(
+                            "the row has {} fields, the header {}",
+                            record.len(),
+                            header.len()
+                        ),
+                    }
+                } else {
+                    columns.row(&record)
+                };
+                if !emit(line, row) {
+                    return Ok(());
+                }
+            }
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => {
+                    let line = e.position().map_or(line_hint, csv::Position::line);
+                    let row = Row::Invalid {
+                        id: None,
+                        message: "the row is not valid UTF-8".to_string(),
+                    };
+                    if !emit(line, row) {
+                        return Ok(());
+                    }
+                }
+                _ => return Err(csv_fatal(e, line_hint)),
+            },
+        }
+    }
+}
+
+fn csv_fatal(error: csv::Error, line: u64) -> anyhow::Error {
+    let line = error.position().map_or(line, csv::Position::line);
+    if error.is_io_error() {
+        anyhow::Error::from(error).context(format!("cannot read line {line}"))
+    } else {
+        anyhow::Error::from(error).context(format!("cannot parse csv at line {line}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &str, format: InputFormat) -> Vec<(u64, String)> {
+        let mut rows = Vec::new();
+        let mut emit = |line, row: Row| {
+            let text = match row {
+                Row::Valid { id, update } => {
+                    format!("ok {id} {}", serde_json::to_string(&update).unwrap())
+                }
+                Row::Invalid { id, message } => format!("invalid {id:?}: {message}"),
+            };
+            rows.push((line, text));
+            true
+        };
+        match format {
+            InputFormat::Jsonl => read_jsonl(input.as_bytes(), &mut emit).unwrap(),
+            InputFormat::Csv => read_csv(input.as_bytes(), &mut emit).unwrap(),
+        }
+        rows
+    }
+
+    #[test]
+    fn jsonl_rows_keep_their_line_numbers_and_bad_rows_do_not_stop_the_rest() {
+        let input = concat!(
+            "{\"id\":\"ct_1\",\"name\":\"Ada\",\"doNotContact\":true}\n",
+            "\n",
+            "{\"id\":\"ct_2\",\"nmae\":\"typo\"}\n",
+            "{\"id\":\"ct_3\",\"language\":\"abcdefghijk\"}\n",
+            "{not json}\n",
+            "[1,2]\n",
+            "{\"name\":\"no id\"}\n",
+            "{\"id\":7}\n",
+            "{\"id\":\"..\"}\n",
+            "{\"id\":\"ct_4\",\"type\":\"vip\"}\n",
+            "{\"id\":\"ct_5\",\"type\":\"guest\"}",
+        );
+        insta::assert_debug_snapshot!(collect(input, InputFormat::Jsonl));
+    }
+
+    #[test]
+    fn csv_rows_map_columns_to_fields_and_empty_cells_to_unset() {
+        let input = concat!(
+            "id,name,doNotContact,isAnonymous,type\n",
+            "ct_1,Ada,true,,customer\n",
+            "ct_2,,FALSE,,\n",
+            "ct_3,\"Quoted, with comma\",yes,,\n",
+            "ct_4,Too,many,fields,here,extra\n",
+            "\"ct_5\",\"multi\nline\",,,\n",
+            "ct_6,Last,,true,\n",
+        );
+        insta::assert_debug_snapshot!(collect(input, InputFormat::Csv));
+    }
+
+    #[test]
+    fn csv_headers_are_checked_up_front() {
+        for (header, message) in [
+            ("id,nmae\n", "unknown column \"nmae\""),
+            ("name,email\n", "no \"id\" column"),
+            ("id,name,name\n", "column \"name\" appears twice"),
+        ] {
+            let mut emit = |_, _| true;
+            let err = read_csv(header.as_bytes(), &mut emit).unwrap_err();
+            assert!(err.to_string().contains(message), "{err}");
+        }
+    }
+
+    #[test]
+    fn overlong_lines_are_rows_of_their_own() {
+        let mut input = String::from("{\"id\":\"ct_1\",\"name\":\"");
+        input.push_str(&"x".repeat(MAX_LINE_BYTES));
+        input.push_str("\"}\n{\"id\":\"ct_2\"}\n");
+        let rows = collect(&input, InputFormat::Jsonl);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].0, 1);
+        assert!(rows[0].1.contains("longer than"), "{}", rows[0].1);
+        assert_eq!(rows[1], (2, "ok ct_2 {}".to_string()));
+    }
+}

@@ -1,0 +1,339 @@
+//! `nateq contacts update-many`: streamed rows, at most N requests in flight, a report flushed
+//! row by row, `--resume`, a progress bar on a terminal, and a clean stop on Ctrl-C.
+
+pub mod input;
+pub mod report;
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
+
+use crate::cli::{GlobalArgs, InputFormat, UpdateManyArgs};
+use crate::connect::connect;
+use crate::exit::{Exit, exit_for_api_error};
+use input::{Item, Row};
+use report::{DoneSet, Outcome, ReportLine, ReportWriter};
+
+/// Failed rows printed on stderr before the rest are only counted.
+const MAX_PRINTED_FAILURES: u64 = 20;
+
+/// What a run did, for the summary line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows applied.
+    pub done: u64,
+    /// Rows that failed (malformed rows included).
+    pub failed: u64,
+    /// Rows skipped because the report already had them as done.
+    pub skipped: u64,
+    /// Rows that needed more than one attempt.
+    pub retried: u64,
+}
+
+impl Summary {
+    /// The one-line summary printed on stderr.
+    pub fn line(&self, elapsed: Duration) -> String {
+        let processed = self.done + self.failed;
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            processed as f64 / secs
+        } else {
+            0.0
+        };
+        format!(
+            "{} done, {} failed, {} skipped, {} retried in {:.2}s ({:.0} rows/s)",
+            self.done, self.failed, self.skipped, self.retried, secs, rate
+        )
+    }
+}
+
+/// Why the run stopped early, if it did.
+#[derive(Debug)]
+enum Stop {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// An error every further row would hit too (a bad key, a missing scope).
+    Fatal(anyhow::Error),
+    /// The input cannot be read further.
+    Input(anyhow::Error),
+}
+
+/// Runs `update-many` and returns the exit code; errors before the first row is read are
+/// returned as errors.
+pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<Exit> {
+    let format = args.format.unwrap_or_else(|| guess_format(&args.input));
+    let input = open_input(&args.input)?;
+    let connection = connect(global).await?;
+
+    let (done_set, mut writer) = match (&args.report, args.resume) {
+        (Some(path), true) => {
+            let (done, writer) = report::resume(path)?;
+            tracing::info!(done = done.len(), "resuming");
+            (done, Some(writer))
+        }
+        (Some(path), false) => (DoneSet::default(), Some(report::create(path)?)),
+        (None, _) => (DoneSet::default(), None),
+    };
+
+    let concurrency = usize::from(args.concurrency);
+    let (tx, mut rx) = mpsc::channel::<Item>(concurrency.max(32) * 2);
+    std::thread::Builder::new()
+        .name("nateq-input".into())
+        .spawn(move || input::read_rows(input, format, done_set, &tx))
+        .context("cannot start the input reader")?;
+
+    let progress = progress_bar();
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let mut printed = 0u64;
+    let mut stop: Option<Stop> = None;
+    let mut input_done = false;
+    let mut signals = Signals::new()?;
+    let contacts = connection.client.contacts();
+    let mut in_flight = FuturesUnordered::new();
+
+    loop {
+        let taking = stop.is_none() && !input_done;
+        if !taking && in_flight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            () = signals.recv() => {
+                if stop.is_some() {
+                    // A second signal: stop now; rows in flight are not reported and will be
+                    // sent again by --resume (the update is idempotent).
+                    progress.suspend(|| eprintln!("interrupted again: stopping without waiting for {} rows in flight", in_flight.len()));
+                    stop = Some(Stop::Interrupted);
+                    break;
+                }
+                progress.suspend(|| eprintln!(
+                    "interrupted: finishing {} rows in flight (press Ctrl-C again to stop now)",
+                    in_flight.len()
+                ));
+                stop = Some(Stop::Interrupted);
+                rx.close();
+            }
+            Some((line, id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                let nateq_api::UpdateOutcome { result, attempts } = outcome;
+                if attempts > 1 {
+                    summary.retried += 1;
+                }
+                let entry = match result {
+                    Ok(_) => {
+                        summary.done += 1;
+                        ReportLine { line, id: Some(id), result: Outcome::Ok, kind: None, status: None, code: None, message: None, attempts }
+                    }
+                    Err(error) => {
+                        summary.failed += 1;
+                        let entry = ReportLine::failed(line, Some(id), &error, attempts);
+                        print_failure(&progress, &mut printed, &entry);
+                        if stop.is_none() && is_fatal(&error) {
+                            rx.close();
+                            stop = Some(Stop::Fatal(anyhow::Error::from(error)));
+                        }
+                        entry
+                    }
+                };
+                record(&mut writer, &entry)?;
+                progress.inc(1);
+            }
+            item = rx.recv(), if taking && in_flight.len() < concurrency => {
+                match item {
+                    None => input_done = true,
+                    Some(Item::Skipped) => summary.skipped += 1,
+                    Some(Item::Fatal(error)) => {
+                        rx.close();
+                        stop = Some(Stop::Input(error));
+                    }
+                    Some(Item::Row { line, row: Row::Invalid { id, message } }) => {
+                        summary.failed += 1;
+                        let entry = ReportLine {
+                            line, id, result: Outcome::Error, kind: Some("invalid".into()),
+                            status: None, code: None, message: Some(message), attempts: 0,
+                        };
+                        print_failure(&progress, &mut printed, &entry);
+                        record(&mut writer, &entry)?;
+                        progress.inc(1);
+                    }
+                    Some(Item::Row { line, row: Row::Valid { id, update } }) => {
+                        in_flight.push(async move {
+                            let outcome = contacts.update_detailed(&id, &update).await;
+                            (line, id, outcome)
+                        });
+                    }
+                }
+            }
+        }
+    }
+    progress.finish_and_clear();
+
+    let elapsed = started.elapsed();
+    if printed > MAX_PRINTED_FAILURES {
+        let more = printed - MAX_PRINTED_FAILURES;
+        let hint = if writer.is_some() {
+            "see the report"
+        } else {
+            "pass --report FILE to record every row"
+        };
+        eprintln!("... and {more} more failed rows ({hint})");
+    }
+    eprintln!("update-many: {}", summary.line(elapsed));
+    drop(in_flight);
+    drop(connection);
+    match stop {
+        Some(Stop::Interrupted) => {
+            if let Some(path) = &args.report {
+                eprintln!(
+                    "interrupted: run again with --report {} --resume to apply the remaining rows",
+                    path.display()
+                );
+            } else {
+                eprintln!("interrupted");
+            }
+            Ok(Exit::Interrupted)
+        }
+        Some(Stop::Fatal(error)) => {
+            Err(error.context("stopped: every further row would fail the same way"))
+        }
+        Some(Stop::Input(error)) => Err(error),
+        None if summary.failed > 0 => Ok(Exit::RowsFailed),
+        None => Ok(Exit::Ok),
+    }
+}
+
+/// Errors that every further row would also get: the key or its scope is wrong.
+fn is_fatal(error: &nateq_api::Error) -> bool {
+    matches!(error.status().map(|s| s.as_u16()), Some(401 | 403))
+        || exit_for_api_error(error) == Exit::Config
+}
+
+fn record(writer: &mut Option<ReportWriter>, entry: &ReportLine) -> anyhow::Result<()> {
+    if let Some(writer) = writer {
+        writer.write(entry).context("cannot write the report")?;
+    }
+    Ok(())
+}
+
+/// Prints a failed row on stderr, up to [`MAX_PRINTED_FAILURES`] of them.
+fn print_failure(progress: &ProgressBar, printed: &mut u64, entry: &ReportLine) {
+    *printed += 1;
+    if *printed > MAX_PRINTED_FAILURES {
+        return;
+    }
+    let id = entry.id.as_deref().unwrap_or("-");
+    let mut what = String::new();
+    if let Some(status) = entry.status {
+        what.push_str(&format!("{status} "));
+    }
+    if let Some(code) = &entry.code {
+        what.push_str(code);
+        what.push_str(": ");
+    }
+    what.push_str(entry.message.as_deref().unwrap_or("failed"));
+    progress.suspend(|| eprintln!("line {} ({id}): {what}", entry.line));
+}
+
+/// `.csv` means CSV; anything else JSONL.
+fn guess_format(path: &Path) -> InputFormat {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) if ext.eq_ignore_ascii_case("csv") => InputFormat::Csv,
+        _ => InputFormat::Jsonl,
+    }
+}
+
+fn open_input(path: &Path) -> anyhow::Result<Box<dyn Read + Send>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open input {}", path.display()))?;
+    Ok(Box::new(file))
+}
+
+/// A spinner with counts and rate on stderr when it is a terminal; hidden otherwise.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{spinner} {pos} rows in {elapsed} ({per_sec})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, listened for from creation on, so none is missed between polls.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
+    }
+
+    /// Waits for the next signal (cancel-safe).
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+/// Ctrl-C.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Signals)
+    }
+
+    /// Waits for the next Ctrl-C.
+    async fn recv(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_every_count_and_the_rate() {
+        let summary = Summary {
+            done: 2998,
+            failed: 2,
+            skipped: 10,
+            retried: 7,
+        };
+        assert_eq!(
+            summary.line(Duration::from_secs(2)),
+            "2998 done, 2 failed, 10 skipped, 7 retried in 2.00s (1500 rows/s)"
+        );
+    }
+
+    #[test]
+    fn the_format_follows_the_extension() {
+        assert_eq!(guess_format(Path::new("a.CSV")), InputFormat::Csv);
+        assert_eq!(guess_format(Path::new("a.jsonl")), InputFormat::Jsonl);
+        assert_eq!(guess_format(Path::new("-")), InputFormat::Jsonl);
+    }
+}

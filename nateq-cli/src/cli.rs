@@ -1,0 +1,361 @@
+//! The command line: every subcommand, flag and help text of `nateq`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+use nateq_api::ContactUpdate;
+
+/// Update Nateq contacts, one or thousands, on the Nateq API or the embedded emulator.
+///
+/// Try it with no account and no network: `nateq --emulator contacts update ct_demo_1 --name "Ada"`.
+#[derive(Debug, Parser)]
+#[command(name = "nateq", version, max_term_width = 100)]
+#[command(after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Connection, output and logging options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The exit codes, shown at the end of `nateq --help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success
+  1    other error (e.g. the input file cannot be read)
+  2    usage error (bad flag or value)
+  3    validation error: the input was refused before anything was sent
+  4    API error: the API answered with an error (e.g. 404 NOT_FOUND)
+  5    network error or timeout
+  6    configuration error (e.g. no API key)
+  7    update-many: some rows failed (see the summary and the report)
+  130  interrupted (Ctrl-C)";
+
+/// Options that apply to every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Base URL of the API
+    #[arg(
+        long,
+        global = true,
+        env = "NATEQ_BASE_URL",
+        value_name = "URL",
+        help_heading = "Connection"
+    )]
+    pub base_url: Option<String>,
+
+    /// API key (tg_live_... or tg_test_...); prefer the environment variable, so the key
+    /// stays out of the shell history
+    #[arg(
+        long,
+        global = true,
+        env = "NATEQ_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        help_heading = "Connection"
+    )]
+    pub api_key: Option<String>,
+
+    /// Start the embedded emulator in this process and send every request to it (with its
+    /// demo key): the zero-setup way to try the tool
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub emulator: bool,
+
+    /// Timeout of one attempt, e.g. `30s`, `500ms` or `10` (seconds) [default: 30s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, help_heading = "Connection")]
+    pub timeout: Option<Duration>,
+
+    /// How many times a transient failure (connection error, timeout, 408, 429, 5xx) is
+    /// retried [default: 2]
+    #[arg(long, global = true, value_name = "N", help_heading = "Connection")]
+    pub max_retries: Option<u32>,
+
+    /// How the contact is printed on stdout
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Pretty, help_heading = "Output")]
+    pub output: OutputFormat,
+
+    /// Log what happens on stderr (-v info, -vv debug, -vvv trace); the key is never logged.
+    /// RUST_LOG overrides it
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// Worker threads of the async runtime (0: a single-threaded runtime, the fastest on
+    /// small machines)
+    #[arg(long, global = true, default_value_t = 0, hide = true)]
+    pub worker_threads: usize,
+}
+
+/// How JSON is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Compact, one line
+    Json,
+    /// Indented, for people
+    Pretty,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Update contacts
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+
+    /// Run the emulator in the foreground until Ctrl-C (same flags as `nateq-emulator`)
+    Emulator(nateq_emulator::cli::EmulatorArgs),
+
+    /// Print a shell completion script on stdout
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// `nateq contacts ...`
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Update one contact and print it, as it is after the update, as JSON on stdout
+    ///
+    /// Only the fields given change; the others keep their value.
+    Update(Box<UpdateArgs>),
+
+    /// Update many contacts from a JSONL or CSV file, with bounded concurrency, a report and
+    /// resume
+    ///
+    /// Each row is an `id` plus the fields to change, with the API's field names:
+    /// JSONL `{"id":"ct_1","name":"Ada","doNotContact":true}`, or CSV with a header row
+    /// `id,name,doNotContact` (an empty cell leaves the field unchanged).
+    #[command(name = "update-many")]
+    UpdateMany(UpdateManyArgs),
+}
+
+/// `nateq contacts update <ID> [FIELDS]`
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// ID of the contact to update
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// The fields to change.
+    #[command(flatten)]
+    pub fields: FieldArgs,
+}
+
+/// One flag per property of the request body (`UpdateContactRequest` in openapi.yaml).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Fields (only those given change)")]
+pub struct FieldArgs {
+    /// Full name (at most 255 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+    /// Email address (at most 255 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub email: Option<String>,
+    /// Phone number (at most 50 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub phone: Option<String>,
+    /// Country (at most 100 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub country: Option<String>,
+    /// Preferred language, e.g. `en` or `pt-BR` (at most 10 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub language: Option<String>,
+    /// Job title or position (at most 255 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub position: Option<String>,
+    /// Where the contact came from, e.g. `import` (at most 100 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
+    /// URL of the avatar image
+    #[arg(long, value_name = "URL")]
+    pub avatar: Option<String>,
+    /// Channel-specific data, a plain string (send serialized JSON for structure)
+    #[arg(long, value_name = "TEXT")]
+    pub channel_data: Option<String>,
+    /// ID of a company of the same organisation
+    #[arg(long, value_name = "ID")]
+    pub company_id: Option<String>,
+    /// Your own identifier for the contact (at most 255 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub external_id: Option<String>,
+    /// Opt the contact out of all outreach
+    #[arg(long, value_name = "BOOL", value_parser = clap::value_parser!(bool))]
+    pub do_not_contact: Option<bool>,
+    /// Whether the contact is anonymous
+    #[arg(long, value_name = "BOOL", value_parser = clap::value_parser!(bool))]
+    pub is_anonymous: Option<bool>,
+    /// Whether the contact is a potential client (a lead)
+    #[arg(long, value_name = "BOOL", value_parser = clap::value_parser!(bool))]
+    pub is_potential_client: Option<bool>,
+    /// Kind of contact
+    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    pub contact_type: Option<ContactTypeArg>,
+}
+
+/// The values of `--type` (the spec's `ContactType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContactTypeArg {
+    /// A contact
+    Contact,
+    /// A guest
+    Guest,
+    /// A customer
+    Customer,
+}
+
+impl ContactTypeArg {
+    /// The API's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactTypeArg::Contact => "contact",
+            ContactTypeArg::Guest => "guest",
+            ContactTypeArg::Customer => "customer",
+        }
+    }
+}
+
+impl FieldArgs {
+    /// The update these flags describe.
+    pub fn to_update(&self) -> ContactUpdate {
+        let mut update = ContactUpdate::new();
+        update.name.clone_from(&self.name);
+        update.email.clone_from(&self.email);
+        update.phone.clone_from(&self.phone);
+        update.country.clone_from(&self.country);
+        update.language.clone_from(&self.language);
+        update.position.clone_from(&self.position);
+        update.source.clone_from(&self.source);
+        update.avatar.clone_from(&self.avatar);
+        update.channel_data.clone_from(&self.channel_data);
+        update.company_id.clone_from(&self.company_id);
+        update.external_id.clone_from(&self.external_id);
+        update.do_not_contact = self.do_not_contact;
+        update.is_anonymous = self.is_anonymous;
+        update.is_potential_client = self.is_potential_client;
+        update.contact_type = self.contact_type.map(|t| t.as_str().to_string());
+        update
+    }
+}
+
+/// `nateq contacts update-many ...`
+#[derive(Debug, Args)]
+pub struct UpdateManyArgs {
+    /// The rows: a file, or `-` for stdin
+    #[arg(long, value_name = "FILE|-")]
+    pub input: PathBuf,
+
+    /// Format of the input [default: from the file extension (.csv is csv), else jsonl]
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+
+    /// At most this many requests in flight
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+
+    /// Write one JSON line per row (its outcome) to this file, flushed as each row completes
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Skip the rows the report already records as done, and append to it
+    #[arg(long, requires = "report")]
+    pub resume: bool,
+}
+
+/// The input formats of `update-many`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// One JSON object per line: `{"id":"ct_1","name":"Ada"}`
+    Jsonl,
+    /// A header row (`id` and field names), then one row per contact
+    Csv,
+}
+
+/// Parses `30s`, `1m 30s`, `500ms`, or a plain number of seconds (`2.5`).
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("{value:?} is not a valid number of seconds"));
+    }
+    humantime::parse_duration(value).map_err(|e| format!("{value:?} is not a duration: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn every_flag_reaches_the_update() {
+        let cli = Cli::try_parse_from([
+            "nateq",
+            "contacts",
+            "update",
+            "ct_1",
+            "--name=n",
+            "--email=e",
+            "--phone=p",
+            "--country=c",
+            "--language=l",
+            "--position=po",
+            "--source=s",
+            "--avatar=a",
+            "--channel-data=cd",
+            "--company-id=co",
+            "--external-id=x",
+            "--do-not-contact=true",
+            "--is-anonymous=false",
+            "--is-potential-client=true",
+            "--type=guest",
+        ])
+        .unwrap();
+        let Command::Contacts(ContactsCommand::Update(args)) = cli.command else {
+            panic!("not an update");
+        };
+        let json = serde_json::to_value(args.fields.to_update()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "n", "email": "e", "phone": "p", "country": "c", "language": "l",
+                "position": "po", "source": "s", "avatar": "a", "channelData": "cd",
+                "companyId": "co", "externalId": "x", "doNotContact": true,
+                "isAnonymous": false, "isPotentialClient": true, "type": "guest"
+            })
+        );
+    }
+
+    #[test]
+    fn booleans_take_only_true_or_false() {
+        for bad in ["yes", "1", "TRUE!", ""] {
+            let parsed = Cli::try_parse_from([
+                "nateq",
+                "contacts",
+                "update",
+                "ct_1",
+                &format!("--do-not-contact={bad}"),
+            ]);
+            assert!(parsed.is_err(), "{bad:?} accepted");
+        }
+    }
+}

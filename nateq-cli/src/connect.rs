@@ -1,0 +1,76 @@
+//! Building the API client from the global flags, and the embedded emulator behind `--emulator`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use nateq_api::{Client, RetryPolicy};
+use nateq_emulator::Emulator;
+
+use crate::cli::GlobalArgs;
+use crate::exit::CliError;
+
+/// A client, and the embedded emulator it talks to when `--emulator` is given (kept alive for
+/// as long as the client is used).
+#[derive(Debug)]
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    /// The embedded emulator, if any: held only to keep it serving (dropping it stops it).
+    _emulator: Option<Emulator>,
+}
+
+/// The client the global flags describe; with `--emulator`, starts the emulator first.
+pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Connection> {
+    let (base_url, api_key, emulator) = if global.emulator {
+        let emulator = Emulator::builder()
+            .spawn()
+            .await
+            .context("cannot start the embedded emulator")?;
+        tracing::info!(base_url = emulator.base_url(), "embedded emulator started");
+        (
+            emulator.base_url().to_string(),
+            emulator.api_key().to_string(),
+            Some(emulator),
+        )
+    } else {
+        let key = global.api_key.clone().ok_or_else(|| {
+            CliError::config("no API key: pass --api-key, set NATEQ_API_KEY, or try --emulator")
+        })?;
+        let base_url = global
+            .base_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| nateq_api::DEFAULT_BASE_URL.to_string());
+        (base_url, key, None)
+    };
+
+    let mut builder = Client::builder()
+        .api_key(api_key)
+        .base_url(base_url)
+        .user_agent(concat!("nateq-cli/", env!("CARGO_PKG_VERSION")));
+    let mut retry = RetryPolicy::default();
+    if let Some(retries) = global.max_retries {
+        retry = retry.max_retries(retries);
+    }
+    if let Some(timeout) = global.timeout {
+        // The overall deadline must leave room for every attempt and the backoff between them.
+        let attempts = retry.attempts();
+        let total = timeout
+            .saturating_mul(attempts)
+            .saturating_add(Duration::from_secs(10).saturating_mul(attempts));
+        builder = builder
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .total_timeout(total);
+    }
+    let client = builder.retry_policy(retry).build()?;
+    tracing::debug!(
+        base_url = client.base_url(),
+        environment = ?client.key_environment(),
+        "client ready"
+    );
+    Ok(Connection {
+        client,
+        _emulator: emulator,
+    })
+}
