@@ -1,26 +1,7 @@
-//! A faithful local emulator of the Nateq API's "Update a contact" endpoint
-//! (`PUT /api/v1/contacts/{id}`), for tests and demos.
+//! A faithful local emulator of the Nateq API's "Update a contact" endpoint, for tests and demos.
 //!
-//! It is a small implementation of the endpoint, not a canned-response mock: bearer keys with
-//! organisations and scopes, validation that names every offending field, partial updates with
-//! one activity per changed field, organisation isolation, an admin API under `/_emulator/`, and
-//! reproducible fault injection. Bodies are (de)serialised with the types that `nateq-api`
-//! generates from `openapi.yaml`, so the emulator and the client cannot drift apart.
-//!
-//! From a test, in three lines:
-//!
-//! ```
-//! # async fn demo() -> Result<(), nateq_emulator::Error> {
-//! let emu = nateq_emulator::Emulator::builder().spawn().await?;
-//! let (base_url, api_key) = (emu.base_url(), emu.api_key());
-//! // point the client at base_url with api_key; the server stops when emu is dropped
-//! # let _ = (base_url, api_key);
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! See the crate's README for the binary's flags, the admin API, the seed file format and the
-//! faults.
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 
 mod auth;
 pub mod cli;
