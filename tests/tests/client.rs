@@ -110,25 +110,9 @@ async fn adversarial_ids_reach_exactly_one_path_segment() {
             panic!("{id:?} reached {}", r.path);
         });
         assert!(!segment.contains('/') && !segment.contains('?') && !segment.contains('#'));
-        let decoded = percent_decode(segment);
+        let decoded = support::percent_decode(segment);
         assert_eq!(&decoded, id, "raw path {}", r.path);
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 #[tokio::test]
@@ -570,8 +554,7 @@ async fn redirects_are_not_followed_and_the_key_never_reaches_another_host() {
 
     // A caller's own reqwest client follows redirects by default; reqwest then strips the
     // Authorization header on the cross-host hop, so the key still stays home.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let http = support::raw_http();
     let client = nateq_api::Client::builder()
         .api_key(KEY)
         .base_url(server.base_url())
@@ -703,8 +686,8 @@ async fn the_key_never_appears_in_errors_or_logs() {
 
 #[test]
 fn from_env_reads_key_and_base_url() {
-    // The only test that touches these variables.
-    // SAFETY-free: set_var is safe in edition 2024 only under `unsafe`; use a child process.
+    // Changing the environment of a running test process is `unsafe` in edition 2024 (and
+    // racy), so the check runs in a child process of this same test binary.
     let exe = std::env::current_exe().unwrap();
     if std::env::var("NATEQ_FROM_ENV_CHILD").is_ok() {
         let client = nateq_api::Client::from_env().unwrap();
@@ -712,14 +695,14 @@ fn from_env_reads_key_and_base_url() {
         assert_eq!(client.key_environment(), nateq_api::KeyEnvironment::Sandbox);
         return;
     }
-    let status = std::process::Command::new(exe)
-        .args(["--exact", "from_env_reads_key_and_base_url", "--nocapture"])
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "from_env_reads_key_and_base_url"])
         .env("NATEQ_FROM_ENV_CHILD", "1")
         .env("NATEQ_API_KEY", "tg_test_env")
         .env("NATEQ_BASE_URL", "http://127.0.0.1:9/api/v1/")
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "from_env_reads_key_and_base_url"])
         .env("NATEQ_FROM_ENV_CHILD", "1")

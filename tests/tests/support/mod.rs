@@ -227,3 +227,27 @@ pub fn client(base_url: &str, retries: u32) -> nateq_api::Client {
         .build()
         .unwrap()
 }
+
+/// Decodes `%XX` escapes of a raw path segment (tests compare it with the id that was sent).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A plain reqwest client for sending raw requests (e.g. bodies the SDK would refuse).
+/// The workspace builds rustls without a default crypto provider, so install `ring` first.
+pub fn raw_http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

@@ -1,0 +1,183 @@
+//! Property tests: any valid `ContactUpdate` round-trips through JSON; the client's validator
+//! and the emulator's accept exactly the same strings around every limit (multi-byte
+//! included); and no id, however hostile, reaches any path but `/contacts/<one segment>`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::OnceLock;
+
+use nateq_api::{ContactId, ContactUpdate};
+use proptest::prelude::*;
+use support::{ScriptServer, ok_contact};
+
+/// One runtime and one emulator for all cases of a property.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// Characters of 1 to 4 UTF-8 bytes (and 1 or 2 UTF-16 units).
+fn any_width_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        proptest::char::range('a', 'z'),
+        proptest::char::range('à', 'ÿ'),
+        proptest::char::range('一', '龥'),
+        proptest::char::range('😀', '🙏'),
+    ]
+}
+
+/// Strings whose length is within 2 chars of `limit`.
+fn around(limit: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(any_width_char(), limit.saturating_sub(2)..=limit + 2)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn text() -> impl Strategy<Value = Option<String>> {
+    proptest::option::of(
+        proptest::collection::vec(any_width_char(), 0..10).prop_map(|c| c.into_iter().collect()),
+    )
+}
+
+prop_compose! {
+    fn valid_update()(
+        a in text(), b in text(), c in text(), d in text(), e in text(), f in text(),
+        g in text(), h in text(), i in text(), j in text(), k in text(),
+        flags in proptest::array::uniform3(proptest::option::of(any::<bool>())),
+        kind in proptest::option::of(prop_oneof![Just("contact"), Just("guest"), Just("customer")]),
+    ) -> ContactUpdate {
+        let mut u = ContactUpdate::new();
+        u.avatar = a; u.channel_data = b; u.company_id = c; u.country = d; u.email = e;
+        u.external_id = f; u.language = g; u.name = h; u.phone = i; u.position = j; u.source = k;
+        u.do_not_contact = flags[0]; u.is_anonymous = flags[1]; u.is_potential_client = flags[2];
+        u.contact_type = kind.map(str::to_string);
+        u
+    }
+}
+
+proptest! {
+    #[test]
+    fn valid_updates_round_trip_through_json(update in valid_update()) {
+        let json = serde_json::to_string(&update).unwrap();
+        let back: ContactUpdate = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&back, &update);
+        // The generated request type serializes to the same JSON: nothing dropped or renamed.
+        let request = update.to_request().unwrap();
+        prop_assert_eq!(serde_json::to_value(&request).unwrap(), serde_json::to_value(&update).unwrap());
+    }
+}
+
+const LIMITS: [(&str, usize); 8] = [
+    ("country", 100),
+    ("email", 255),
+    ("externalId", 255),
+    ("language", 10),
+    ("name", 255),
+    ("phone", 50),
+    ("position", 255),
+    ("source", 100),
+];
+
+fn emulator() -> &'static (nateq_emulator::Emulator, reqwest::Client) {
+    static EMU: OnceLock<(nateq_emulator::Emulator, reqwest::Client)> = OnceLock::new();
+    EMU.get_or_init(|| {
+        runtime().block_on(async {
+            let emu = nateq_emulator::Emulator::builder().spawn().await.unwrap();
+            (emu, support::raw_http())
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Sent raw (bypassing the client's check), the emulator accepts a value exactly when
+    /// the client's validator does.
+    #[test]
+    fn client_and_emulator_agree_on_every_limit(
+        field in 0..LIMITS.len(),
+        value in around(255),
+    ) {
+        let (name, limit) = LIMITS[field];
+        // Re-cut the string around this field's own limit, keeping its mix of widths.
+        let chars: Vec<char> = value.chars().collect();
+        let take = (limit + chars.len() % 5).saturating_sub(2).min(chars.len());
+        let value: String = chars[..take].iter().collect();
+
+        let update: ContactUpdate = serde_json::from_value(serde_json::json!({ name: value })).unwrap();
+        let client_accepts = update.to_request().is_ok();
+        prop_assert_eq!(client_accepts, value.chars().count() <= limit);
+
+        let (emu, http) = emulator();
+        let status = runtime().block_on(async {
+            http.put(format!("{}/contacts/ct_demo_1", emu.base_url()))
+                .bearer_auth(emu.api_key())
+                .json(&serde_json::json!({ name: value }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        prop_assert_eq!(status.is_success(), client_accepts, "{} of {} chars: {}", name, value.chars().count(), status);
+        if !client_accepts {
+            prop_assert_eq!(status.as_u16(), 400);
+        }
+    }
+}
+
+fn recorder() -> &'static (ScriptServer, nateq_api::Client) {
+    static REC: OnceLock<(ScriptServer, nateq_api::Client)> = OnceLock::new();
+    REC.get_or_init(|| {
+        runtime().block_on(async {
+            let server = ScriptServer::start(vec![ok_contact("x", "x")]).await;
+            let client = support::client(&server.base_url(), 0);
+            (server, client)
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Any id is either refused before sending (empty, `.`, `..`, control characters) or
+    /// reaches `/api/v1/contacts/<one segment>` that decodes back to exactly that id.
+    #[test]
+    fn no_id_escapes_its_path_segment(
+        id in prop_oneof![
+            any::<String>(),
+            "[./%?#\\\\ a-z]{0,6}",
+            Just(".".to_string()),
+            Just("..".to_string()),
+            Just("%2e%2e".to_string()),
+            Just("%2E.".to_string()),
+        ]
+    ) {
+        let (server, client) = recorder();
+        let before = server.requests().len();
+        let expected_ok = ContactId::new(&id).is_ok();
+        prop_assert_eq!(
+            expected_ok,
+            !(id.is_empty() || id == "." || id == ".." || id.chars().any(char::is_control))
+        );
+        let result = runtime().block_on(client.contacts().update(&id, ContactUpdate::new().name("x")));
+        let requests = server.requests();
+        if expected_ok {
+            prop_assert!(result.is_ok(), "{:?}", result);
+            prop_assert_eq!(requests.len(), before + 1);
+            let path = &requests[before].path;
+            let segment = path.strip_prefix("/api/v1/contacts/").unwrap_or("/");
+            prop_assert!(!segment.is_empty() && !segment.contains('/') && !segment.contains('?') && !segment.contains('#'), "{}", path);
+            prop_assert_eq!(support::percent_decode(segment), id);
+        } else {
+            prop_assert!(result.is_err());
+            prop_assert_eq!(requests.len(), before, "a refused id was sent");
+        }
+    }
+}
