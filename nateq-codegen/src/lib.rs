@@ -114,3 +114,37 @@ pub fn generate_file(path: &Path) -> Result<String, Error> {
     })?;
     generate(&text, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = include_str!("../../openapi.yaml");
+
+    #[test]
+    fn a_broken_spec_is_an_error_naming_the_file_and_the_problem() {
+        let path = Path::new("openapi.yaml");
+        let cases = [
+            (SPEC.replace("openapi: 3.0.3", "openapi: 3.1.0"), "invalid version: 3.1.0"),
+            (
+                SPEC.replace("operationId: updateContact", "summaryx: x"),
+                "missing operation ID",
+            ),
+            (SPEC.replace("\n  schemas:\n", "\n  schemas: [\n"), "not a valid OpenAPI 3.0 document"),
+        ];
+        for (text, problem) in cases {
+            let message = generate(&text, path).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.starts_with("openapi.yaml: "), "{message}");
+            assert!(message.contains(problem), "{message}");
+        }
+    }
+
+    #[test]
+    fn generated_code_starts_with_the_header_and_is_deterministic() {
+        let path = Path::new("openapi.yaml");
+        let first = generate(SPEC, path).unwrap_or_default();
+        assert!(first.starts_with(HEADER));
+        assert!(first.contains("pub struct UpdateContactRequest"));
+        assert_eq!(first, generate(SPEC, path).unwrap_or_default());
+    }
+}
