@@ -16,6 +16,7 @@ use support::{ScriptServer, ok_contact};
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
+        support::init_tracing();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

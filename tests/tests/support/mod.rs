@@ -109,6 +109,7 @@ impl Drop for ScriptServer {
 impl ScriptServer {
     /// Serves the replies in order; the last one repeats.
     pub async fn start(replies: Vec<Reply>) -> ScriptServer {
+        init_tracing();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -250,4 +251,13 @@ pub fn percent_decode(s: &str) -> String {
 pub fn raw_http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
+}
+
+/// Sends `tracing` output (SDK, emulator, reqwest, hyper) to the test writer, filtered by
+/// `RUST_LOG`. CI runs the suite once with `RUST_LOG=trace` and scans the output for keys.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }
