@@ -29,6 +29,11 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("type", Kind::Text),
 ];
 
+/// The kind of a property, or `None` if the request body has no such property.
+pub fn kind_of(name: &str) -> Option<Kind> {
+    FIELDS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,11 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     update.to_request()?;
 
     let connection = connect(global).await?;
-    tracing::info!(id = %args.id, fields = ?update, "updating contact");
+    tracing::info!(
+        id = %args.id,
+        fields = %serde_json::to_string(&update).unwrap_or_default(),
+        "updating contact"
+    );
     let contact = connection
         .client
         .contacts()

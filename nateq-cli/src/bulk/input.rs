@@ -102,7 +102,7 @@ fn read_jsonl(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyh
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            parse_json_row(&buf)
+            parse_json_row(buf.trim_ascii_end())
         };
         if !emit(line, row) {
             return Ok(());
@@ -152,6 +152,26 @@ pub fn parse_json_row(bytes: &[u8]) -> Row {
             };
         }
     };
+    // Name the field of a value of the wrong type (serde's message would not).
+    for (name, value) in &object {
+        let expected = match fields::kind_of(name) {
+            Some(Kind::Bool) if !value.is_boolean() => "true or false",
+            Some(Kind::Text) if !value.is_string() => "a string",
+            _ => continue,
+        };
+        let hint = if value.is_null() {
+            " (leave the field out to keep its value)"
+        } else {
+            ""
+        };
+        return Row::Invalid {
+            id: Some(id),
+            message: format!(
+                "invalid {name}: expected {expected}, not {}{hint}",
+                json_type(value)
+            ),
+        };
+    }
     match serde_json::from_value::<ContactUpdate>(Value::Object(object)) {
         Ok(update) => validated(id, update),
         Err(e) => Row::Invalid {
@@ -370,7 +390,10 @@ mod tests {
             "{\"id\":7}\n",
             "{\"id\":\"..\"}\n",
             "{\"id\":\"ct_4\",\"type\":\"vip\"}\n",
-            "{\"id\":\"ct_5\",\"type\":\"guest\"}",
+            "{\"id\":\"ct_5\",\"type\":\"guest\"}\r\n",
+            "{\"id\":\"ct_6\",\"doNotContact\":\"yes\"}\n",
+            "{\"id\":\"ct_7\",\"name\":null}\n",
+            "{\"id\":\"ct_8\",\"name\":",
         );
         insta::assert_debug_snapshot!(collect(input, InputFormat::Jsonl));
     }

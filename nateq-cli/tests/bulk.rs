@@ -1,0 +1,548 @@
+//! End to end: `nateq contacts update-many` (JSONL and CSV, concurrency, malformed rows, the
+//! report, `--resume`, Ctrl-C and kill), through the built binary against the emulator.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use nateq_api::ContactUpdate;
+use nateq_emulator::{FaultConfig, FaultKind};
+use serde_json::json;
+use support::{Emu, report, texts, wait_until, write};
+
+/// JSONL rows `{"id":"ct_demo_i","name":"Bulk i",...}` for `i` in `range`, one per line.
+fn jsonl_rows(range: std::ops::RangeInclusive<usize>) -> String {
+    let mut out = String::new();
+    for i in range {
+        let row = json!({
+            "id": format!("ct_demo_{i}"),
+            "name": format!("Bulk {i}"),
+            "doNotContact": i % 2 == 0,
+            "externalId": format!("ext-{i}"),
+        });
+        writeln!(out, "{row}").unwrap();
+    }
+    out
+}
+
+/// The summary line of stderr, with the timing left out.
+fn summary(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("update-many: "))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    line.split(" in ").next().unwrap().to_string()
+}
+
+/// `ok` report entries by line number: (id, count).
+fn ok_lines(path: &Path) -> BTreeMap<u64, (String, usize)> {
+    let mut lines = BTreeMap::new();
+    for entry in report(path) {
+        if entry["result"] == "ok" {
+            let line = entry["line"].as_u64().unwrap();
+            let id = entry["id"].as_str().unwrap().to_string();
+            lines.entry(line).or_insert((id, 0)).1 += 1;
+        }
+    }
+    lines
+}
+
+#[test]
+fn three_thousand_jsonl_rows_with_concurrency_reach_the_server_row_by_row() {
+    let n = 3000;
+    let emu = Emu::start(n);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.jsonl", &jsonl_rows(1..=n));
+    let report_path = dir.path().join("report.jsonl");
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--concurrency", "16", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        summary(&stderr),
+        "update-many: 3000 done, 0 failed, 0 skipped, 0 retried"
+    );
+    assert!(stderr.contains("rows/s)"), "{stderr}");
+
+    let ok = ok_lines(&report_path);
+    assert_eq!(ok.len(), n);
+    for (line, (id, count)) in &ok {
+        assert_eq!(id, &format!("ct_demo_{line}"));
+        assert_eq!(*count, 1);
+    }
+    for i in 1..=n {
+        let id = format!("ct_demo_{i}");
+        let stored = emu.contact(&id).contact;
+        assert_eq!(stored.name, Some(format!("Bulk {i}")), "{id}");
+        assert_eq!(stored.do_not_contact, Some(i % 2 == 0), "{id}");
+        assert_eq!(stored.external_id, Some(format!("ext-{i}")), "{id}");
+        assert_eq!(emu.changes_of(&id, "name"), 1, "{id}");
+        assert_eq!(emu.changes_of(&id, "externalId"), 1, "{id}");
+    }
+}
+
+#[test]
+fn csv_rows_apply_their_cells_and_leave_empty_cells_unchanged() {
+    let n = 400;
+    let emu = Emu::start(n);
+    let before: Vec<_> = (1..=n)
+        .map(|i| emu.contact(&format!("ct_demo_{i}")).contact)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,name,doNotContact,type,phone\n");
+    for i in 1..=n {
+        // Every third row leaves the name alone; every fifth sets no flag.
+        let name = if i % 3 == 0 {
+            String::new()
+        } else {
+            format!("\"Csv, {i}\"")
+        };
+        let flag = if i % 5 == 0 {
+            ""
+        } else if i % 2 == 0 {
+            "true"
+        } else {
+            "FALSE"
+        };
+        writeln!(csv, "ct_demo_{i},{name},{flag},customer,+1 555 {i:04}").unwrap();
+    }
+    let input = write(dir.path(), "rows.csv", &csv);
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--concurrency", "8", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        summary(&stderr),
+        "update-many: 400 done, 0 failed, 0 skipped, 0 retried"
+    );
+    for i in 1..=n {
+        let id = format!("ct_demo_{i}");
+        let stored = emu.contact(&id);
+        let was = &before[i - 1];
+        let name = if i % 3 == 0 {
+            was.name.clone()
+        } else {
+            Some(format!("Csv, {i}"))
+        };
+        let flag = if i % 5 == 0 {
+            was.do_not_contact
+        } else {
+            Some(i % 2 == 0)
+        };
+        assert_eq!(stored.contact.name, name, "{id}");
+        assert_eq!(stored.contact.do_not_contact, flag, "{id}");
+        assert_eq!(stored.contact.phone, Some(format!("+1 555 {i:04}")), "{id}");
+        assert_eq!(
+            stored.contact_type,
+            Some(nateq_api::types::ContactType::Customer)
+        );
+    }
+}
+
+#[test]
+fn rows_from_stdin_stream_through() {
+    let emu = Emu::start(50);
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--input", "-"])
+        .write_stdin(jsonl_rows(1..=50))
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        summary(&stderr),
+        "update-many: 50 done, 0 failed, 0 skipped, 0 retried"
+    );
+    assert_eq!(
+        emu.contact("ct_demo_50").contact.name.as_deref(),
+        Some("Bulk 50")
+    );
+}
+
+#[test]
+fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
+    let n = 200;
+    let emu = Emu::start(n);
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = jsonl_rows(1..=n).lines().map(str::to_string).collect();
+    lines[99] = "{\"id\":\"ct_demo_100\",\"name\":".to_string();
+    lines[119] = json!({"id": "ct_demo_120", "nmae": "typo"}).to_string();
+    lines[139] = json!({"id": "ct_demo_140", "name": "x".repeat(256)}).to_string();
+    lines[159] = json!({"id": "ct_nope", "name": "Nobody"}).to_string();
+    lines[179] = json!({"id": "ct_demo_180", "doNotContact": "yes"}).to_string();
+    let input = write(dir.path(), "rows.jsonl", &(lines.join("\n") + "\n"));
+    let report_path = dir.path().join("report.jsonl");
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    assert_eq!(
+        summary(&stderr),
+        "update-many: 195 done, 5 failed, 0 skipped, 0 retried"
+    );
+
+    let bad: HashSet<usize> = [100, 120, 140, 160, 180].into();
+    for i in 1..=n {
+        let id = format!("ct_demo_{i}");
+        let name = emu.contact(&id).contact.name.unwrap();
+        assert_eq!(
+            name == format!("Bulk {i}"),
+            !bad.contains(&i),
+            "{id}: {name}"
+        );
+    }
+
+    // The report (sorted by line) and stderr (sorted, timing left out) are snapshots.
+    assert_eq!(report(&report_path).len(), n);
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    let mut failed: Vec<(u64, &str)> = text
+        .lines()
+        .filter(|l| !l.contains("\"result\":\"ok\""))
+        .map(|l| {
+            (
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["line"]
+                    .as_u64()
+                    .unwrap(),
+                l,
+            )
+        })
+        .collect();
+    failed.sort_unstable();
+    let failures: String = failed.iter().map(|(_, l)| format!("{l}\n")).collect();
+    insta::assert_snapshot!("malformed_rows_report", failures);
+    let mut err_lines: Vec<&str> = stderr.lines().collect();
+    err_lines.sort_unstable();
+    let err_text: String = err_lines
+        .iter()
+        .map(|l| format!("{}\n", l.split(" in ").next().unwrap()))
+        .collect();
+    insta::assert_snapshot!("malformed_rows_stderr", err_text);
+}
+
+#[test]
+fn a_bad_csv_header_stops_before_any_request() {
+    let emu = Emu::start(5);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.csv", "id,nmae\nct_demo_1,Ada\n");
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error: line 1: unknown column \"nmae\""),
+        "{stderr}"
+    );
+    assert_eq!(emu.changes_of("ct_demo_1", "name"), 0);
+}
+
+#[test]
+fn a_bad_key_stops_the_run_instead_of_failing_every_row() {
+    let emu = Emu::start(500);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.jsonl", &jsonl_rows(1..=500));
+    let output = emu
+        .nateq()
+        .env("NATEQ_API_KEY", "tg_test_wrong")
+        .args(["contacts", "update-many", "--concurrency", "4", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: stopped: every further row would fail the same way: 401 UNAUTHORIZED"
+        ),
+        "{stderr}"
+    );
+    let failed: u64 = summary(&stderr)
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(failed <= 8, "{stderr}");
+}
+
+#[test]
+fn an_existing_report_is_not_overwritten_without_resume() {
+    let emu = Emu::start(5);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.jsonl", &jsonl_rows(1..=5));
+    let report_path = write(
+        dir.path(),
+        "report.jsonl",
+        "{\"line\":1,\"id\":\"ct_demo_1\",\"result\":\"ok\",\"attempts\":1}\n",
+    );
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pass --resume"), "{stderr}");
+    assert_eq!(emu.changes_of("ct_demo_1", "name"), 0);
+}
+
+/// Changes the name of each contact behind the CLI's back, so that a row sent again would
+/// show: its name would go back to the row's value.
+fn change_behind_the_back(emu: &Emu, ids: &[String]) {
+    let client = emu.client();
+    emu.block_on(async {
+        for id in ids {
+            client
+                .contacts()
+                .update(id, ContactUpdate::new().name("Changed behind the back"))
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// After a resumed run: rows recorded as done were not sent again, every other row was
+/// applied, and each name changed exactly as often as expected.
+fn assert_resumed(emu: &Emu, n: usize, recorded: &HashSet<String>, report_path: &Path) {
+    for i in 1..=n {
+        let id = format!("ct_demo_{i}");
+        let name = emu.contact(&id).contact.name.unwrap();
+        if recorded.contains(&id) {
+            assert_eq!(name, "Changed behind the back", "{id} was sent again");
+            assert_eq!(emu.changes_of(&id, "name"), 2, "{id}");
+        } else {
+            assert_eq!(name, format!("Bulk {i}"), "{id}");
+            assert_eq!(emu.changes_of(&id, "name"), 1, "{id}");
+        }
+    }
+    let ok = ok_lines(report_path);
+    assert_eq!(ok.len(), n, "every line is recorded as done");
+    assert!(
+        ok.values().all(|(_, count)| *count == 1),
+        "a row was recorded twice"
+    );
+}
+
+#[test]
+fn resume_after_a_torn_report_applies_the_rest_and_nothing_twice() {
+    let (n, first_run, kept) = (1000, 600, 250);
+    let emu = Emu::start(n);
+    let dir = tempfile::tempdir().unwrap();
+    let all = jsonl_rows(1..=n);
+    let head: String = all
+        .lines()
+        .take(first_run)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let input_head = write(dir.path(), "head.jsonl", &head);
+    let input = write(dir.path(), "rows.jsonl", &all);
+    let report_path = dir.path().join("report.jsonl");
+
+    // The interrupted run: it applied the first 600 rows, but only 250 report lines and half
+    // of the next one reached the disk.
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--input"])
+        .arg(&input_head)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", texts(&output).1);
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let torn = &lines[kept][..lines[kept].len() / 2];
+    let truncated = format!("{}\n{torn}", lines[..kept].join("\n"));
+    std::fs::write(&report_path, truncated).unwrap();
+    let recorded: HashSet<String> = lines[..kept]
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let recorded_ids: Vec<String> = recorded.iter().cloned().collect();
+    change_behind_the_back(&emu, &recorded_ids);
+
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--resume", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        summary(&stderr),
+        "update-many: 750 done, 0 failed, 250 skipped, 0 retried"
+    );
+    assert_resumed(&emu, n, &recorded, &report_path);
+}
+
+/// Starts `update-many` with a slow server, waits for some rows to be recorded, then sends
+/// `signal`; returns the exit code, stderr and the ids the report has as done.
+fn interrupt_mid_run(
+    emu: &Emu,
+    input: &Path,
+    report_path: &Path,
+    signal: &str,
+) -> (Option<i32>, String, HashSet<String>) {
+    emu.emulator
+        .set_faults(
+            FaultConfig::new(1.0, [FaultKind::Latency])
+                .seed(7)
+                .latency(Duration::from_millis(100)),
+        )
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_nateq"))
+        .env("NATEQ_BASE_URL", emu.emulator.base_url())
+        .env("NATEQ_API_KEY", emu.key())
+        .env_remove("RUST_LOG")
+        .args(["contacts", "update-many", "--concurrency", "8", "--input"])
+        .arg(input)
+        .arg("--report")
+        .arg(report_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The signal handlers are installed before the first row is read, so once a line is in
+    // the report the signal is handled (not fatal) for SIGINT.
+    wait_until(Duration::from_secs(60), || {
+        std::fs::read_to_string(report_path).is_ok_and(|t| t.lines().count() >= 20)
+    });
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let (_, stderr) = texts(&output);
+    emu.emulator.set_faults(FaultConfig::default()).unwrap();
+    let text = std::fs::read_to_string(report_path).unwrap();
+    let done = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["result"] == "ok")
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    (output.status.code(), stderr, done)
+}
+
+#[test]
+fn ctrl_c_finishes_the_rows_in_flight_flushes_the_report_and_resume_completes() {
+    let n = 2000;
+    let emu = Emu::start(n);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.jsonl", &jsonl_rows(1..=n));
+    let report_path = dir.path().join("report.jsonl");
+
+    let (code, stderr, done) = interrupt_mid_run(&emu, &input, &report_path, "-INT");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: finishing"), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    // Every row sent was finished and recorded: the report is whole, and its rows are
+    // exactly the contacts changed.
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    assert!(text.ends_with('\n'));
+    assert!(done.len() < n, "the run was not interrupted");
+    for i in 1..=n {
+        let id = format!("ct_demo_{i}");
+        assert_eq!(
+            emu.changes_of(&id, "name"),
+            usize::from(done.contains(&id)),
+            "{id}"
+        );
+    }
+    let summary_done: usize = summary(&stderr)
+        .trim_start_matches("update-many: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(summary_done, done.len());
+
+    let done_ids: Vec<String> = done.iter().cloned().collect();
+    change_behind_the_back(&emu, &done_ids);
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--resume", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        summary(&stderr).contains(&format!("{} skipped", done.len())),
+        "{stderr}"
+    );
+    assert_resumed(&emu, n, &done, &report_path);
+}
+
+#[test]
+fn after_sigkill_resume_applies_the_rest_and_nothing_twice() {
+    let n = 2000;
+    let emu = Emu::start(n);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.jsonl", &jsonl_rows(1..=n));
+    let report_path = dir.path().join("report.jsonl");
+
+    let (code, _, done) = interrupt_mid_run(&emu, &input, &report_path, "-KILL");
+    assert_eq!(code, None, "killed by a signal");
+    assert!(done.len() < n);
+    // Rows in flight at the kill may have been applied without being recorded: resume sends
+    // them again (harmless, the update is idempotent), but never a recorded one.
+    let done_ids: Vec<String> = done.iter().cloned().collect();
+    change_behind_the_back(&emu, &done_ids);
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--resume", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_resumed(&emu, n, &done, &report_path);
+}
