@@ -702,7 +702,11 @@ fn from_env_reads_key_and_base_url() {
         .env("NATEQ_BASE_URL", "http://127.0.0.1:9/api/v1/")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "from_env_reads_key_and_base_url"])
         .env("NATEQ_FROM_ENV_CHILD", "1")
