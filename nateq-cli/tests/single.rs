@@ -302,3 +302,58 @@ fn a_closed_stdout_is_not_an_error() {
         assert_eq!(stderr, "", "{args:?}");
     }
 }
+
+#[test]
+fn the_emulator_subcommand_serves_until_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nateq"))
+        .args(["emulator", "--port", "0", "--demo-contacts", "3"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first line says where it listens and with which key.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let (base_url, key) = first.trim().split_once(' ').unwrap();
+    assert!(base_url.starts_with("http://127.0.0.1:") && base_url.ends_with("/api/v1"));
+
+    let output = nateq()
+        .env("NATEQ_BASE_URL", base_url)
+        .env("NATEQ_API_KEY", key)
+        .args([
+            "--output",
+            "json",
+            "contacts",
+            "update",
+            "ct_demo_3",
+            "--name",
+            "Third",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let printed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(printed["name"], "Third");
+    let missing = nateq()
+        .env("NATEQ_BASE_URL", base_url)
+        .env("NATEQ_API_KEY", key)
+        .args(["contacts", "update", "ct_demo_4", "--name", "Fourth"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(4), "only 3 demo contacts");
+
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
