@@ -225,6 +225,9 @@ fn record(writer: &mut Option<ReportWriter>, entry: &ReportLine) -> anyhow::Resu
 /// Prints a failed row on stderr, up to [`MAX_PRINTED_FAILURES`] of them.
 fn print_failure(progress: &ProgressBar, printed: &mut u64, entry: &ReportLine) {
     *printed += 1;
+    if !progress.is_hidden() {
+        progress.set_message(format!("{printed} failed"));
+    }
     if *printed > MAX_PRINTED_FAILURES {
         return;
     }
@@ -263,7 +266,7 @@ fn progress_bar() -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{spinner} {pos} rows in {elapsed} ({per_sec})")
+    let style = ProgressStyle::with_template("{spinner} {pos} rows in {elapsed} ({per_sec}) {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
