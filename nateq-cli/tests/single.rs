@@ -287,6 +287,7 @@ fn a_closed_stdout_is_not_an_error() {
         vec!["completions", "bash"],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nateq"))
+            .env_remove("RUST_LOG")
             .env("NATEQ_BASE_URL", emu.emulator.base_url())
             .env("NATEQ_API_KEY", emu.key())
             .args(&args)
