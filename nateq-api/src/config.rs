@@ -236,7 +236,9 @@ impl ClientBuilder {
     /// Builds the client, checking the key and the base URL.
     pub fn build(self) -> Result<crate::Client, Error> {
         let key = self.api_key.ok_or_else(|| {
-            Error::Config(format!("no API key: set {ENV_API_KEY} or call api_key()"))
+            Error::Config(format!(
+                "no API key: set {ENV_API_KEY} or give one explicitly"
+            ))
         })?;
         if key.expose_secret().trim().is_empty() {
             return Err(Error::Config("the API key is empty".into()));
@@ -249,8 +251,9 @@ impl ClientBuilder {
             "http" if self.allow_insecure_http || is_loopback(&parsed) => {}
             "http" => {
                 return Err(Error::Config(format!(
-                    "base URL {base_url:?} uses plain http to a non-loopback host; \
-                     use https or allow_insecure_http(true)"
+                    "base URL {base_url:?} uses plain http to a host that is not loopback, \
+                     which would send the key in clear text; use https (or explicitly allow \
+                     insecure http)"
                 )));
             }
             other => {

@@ -88,11 +88,12 @@ pub enum Error {
     Connection {
         /// How many attempts were made.
         attempts: u32,
-        /// What failed, with its cause chain.
+        /// What failed, with its whole cause chain (so `Display` is one complete line).
         message: String,
-        /// The underlying transport error.
-        #[source]
-        source: Option<reqwest::Error>,
+        /// The underlying transport error, for inspection. It is deliberately not reported as
+        /// `Error::source()`: its causes are already in `message`, and error-chain printers
+        /// would show them twice.
+        transport: Option<reqwest::Error>,
     },
 }
 

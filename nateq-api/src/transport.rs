@@ -6,7 +6,9 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION,
+};
 use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 
@@ -15,6 +17,9 @@ use crate::contacts::{ContactId, UpdateOutcome};
 use crate::error::{ApiError, Error};
 use crate::retry::{is_retryable_status, retry_after};
 use crate::types::{self, Contact};
+
+/// The `api-version` request header, named once rather than parsed on every request.
+static API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// What one attempt produced, and whether the loop should try again.
 pub(crate) enum Step<T> {
@@ -110,10 +115,10 @@ impl crate::Client {
                 attempts,
                 elapsed: started.elapsed(),
             }),
-            Err(Failure::Connection(message, source)) => Err(Error::Connection {
+            Err(Failure::Connection(message, transport)) => Err(Error::Connection {
                 attempts,
                 message,
-                source,
+                transport,
             }),
             Err(Failure::TooLarge(status)) => Err(Error::ResponseTooLarge {
                 status,
@@ -140,7 +145,7 @@ impl crate::Client {
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(
-                "api-version",
+                &API_VERSION,
                 HeaderValue::from_static(
                     <crate::generated::Client as progenitor_client::ClientInfo<_>>::api_version(),
                 ),
@@ -149,12 +154,13 @@ impl crate::Client {
         if let Some(budget) = budget {
             request = request.timeout(budget);
         }
-        let response = match request.send().await {
+        let mut response = match request.send().await {
             Ok(r) => r,
             Err(e) => return transport_failure(e, started),
         };
         let status = response.status();
-        let headers = response.headers().clone();
+        // Moved out, not cloned: the body is read without them.
+        let headers = std::mem::take(response.headers_mut());
         let span = tracing::Span::current();
         span.record("status", status.as_u16());
         if let Some(id) = request_id(&headers) {
@@ -242,24 +248,31 @@ enum ReadError {
     Transport(reqwest::Error),
 }
 
-/// Reads the body chunk by chunk, refusing to hold more than `limit` bytes.
+/// Reads the body chunk by chunk, refusing to hold more than `limit` bytes. A body that
+/// arrives in one chunk (the usual case for an envelope) is returned without a copy.
 async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > limit as u64)
-    {
+    let content_length = response.content_length();
+    if content_length.is_some_and(|len| len > limit as u64) {
         return Err(ReadError::TooLarge);
     }
-    let mut body = BytesMut::with_capacity(
-        response
-            .content_length()
-            .map_or(8 * 1024, |len| len as usize),
-    );
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+    let Some(first) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(ReadError::TooLarge);
+    }
+    let Some(second) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(first);
+    };
+    let mut body = BytesMut::with_capacity(content_length.map_or(8 * 1024, |len| len as usize));
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         if body.len() + chunk.len() > limit {
             return Err(ReadError::TooLarge);
         }
         body.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(ReadError::Transport)?;
     }
     Ok(body.freeze())
 }
