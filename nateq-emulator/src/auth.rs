@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
 
@@ -11,7 +10,7 @@ use crate::seed::ApiKey;
 
 /// The configured keys, looked up by secret; never changes while the emulator runs.
 pub(crate) struct Keys {
-    by_secret: HashMap<String, Arc<ApiKey>>,
+    by_secret: HashMap<String, ApiKey>,
 }
 
 impl fmt::Debug for Keys {
@@ -26,15 +25,12 @@ impl fmt::Debug for Keys {
 impl Keys {
     pub(crate) fn new(keys: &[ApiKey]) -> Self {
         Self {
-            by_secret: keys
-                .iter()
-                .map(|k| (k.secret.clone(), Arc::new(k.clone())))
-                .collect(),
+            by_secret: keys.iter().map(|k| (k.secret.clone(), k.clone())).collect(),
         }
     }
 
     /// The key named by the `Authorization: Bearer <key>` header, or a 401.
-    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<ApiKey>, Failure> {
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<&ApiKey, Failure> {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
         let Some(value) = values.next() else {
             return Err(Failure::unauthorized(
@@ -56,7 +52,6 @@ impl Keys {
         }
         self.by_secret
             .get(token)
-            .cloned()
             .ok_or_else(|| Failure::unauthorized("invalid api key"))
     }
 }

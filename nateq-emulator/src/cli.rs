@@ -82,6 +82,8 @@ impl EmulatorArgs {
 /// Logs go through `tracing`; install a subscriber that writes to standard error first.
 pub async fn run(args: &EmulatorArgs) -> Result<(), Error> {
     let emulator = args.builder().spawn().await?;
+    // Listen for signals before the first line: a caller that reads it may stop us at once.
+    let signals = Signals::new()?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{} {}", emulator.base_url(), emulator.api_key())
@@ -93,23 +95,47 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), Error> {
         admin = %format_args!("http://{}/_emulator/", emulator.addr()),
         "ready; press Ctrl-C to stop"
     );
-    let signal = shutdown_signal().await;
+    signals.recv().await;
     tracing::info!("shutting down");
     emulator.shutdown().await;
-    signal
+    Ok(())
 }
 
-#[cfg(unix)]
-async fn shutdown_signal() -> Result<(), Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).map_err(Error::Signal)?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.map_err(Error::Signal),
-        _ = term.recv() => Ok(()),
+/// Ctrl-C and, on Unix, SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> Result<Self, Error> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).map_err(Error::Signal)?,
+            terminate: signal(SignalKind::terminate()).map_err(Error::Signal)?,
+        })
     }
-}
 
-#[cfg(not(unix))]
-async fn shutdown_signal() -> Result<(), Error> {
-    tokio::signal::ctrl_c().await.map_err(Error::Signal)
+    #[cfg(not(unix))]
+    fn new() -> Result<Self, Error> {
+        Ok(Self {})
+    }
+
+    #[cfg(unix)]
+    async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn recv(self) {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot wait for Ctrl-C; stopping");
+        }
+    }
 }

@@ -33,7 +33,7 @@ pub use store::StoredContact;
 
 use auth::Keys;
 use faults::Faults;
-use server::AppState;
+use server::{App, AppState};
 use store::Store;
 
 /// The number of demo contacts when nothing else is asked for.
@@ -235,11 +235,11 @@ impl EmulatorBuilder {
         })?;
         let store = Arc::new(Store::new(Arc::clone(&seed)));
         let faults = Arc::new(Faults::new(self.faults));
-        let state = AppState {
+        let state = AppState::new(App {
             store: Arc::clone(&store),
-            keys: Arc::new(Keys::new(&seed.keys)),
+            keys: Keys::new(&seed.keys),
             faults: Arc::clone(&faults),
-        };
+        });
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, server::router(state), rx));
         tracing::info!(%addr, "nateq emulator listening");

@@ -10,10 +10,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
@@ -33,17 +33,40 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How long shutdown waits for requests in flight before closing their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs, behind one `Arc` (one reference count per request).
 #[derive(Debug, Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<App>);
+
+/// The shared parts of a running emulator.
+#[derive(Debug)]
+pub(crate) struct App {
     pub store: Arc<Store>,
-    pub keys: Arc<Keys>,
+    pub keys: Keys,
     pub faults: Arc<Faults>,
+}
+
+impl AppState {
+    pub(crate) fn new(app: App) -> Self {
+        Self(Arc::new(app))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
 }
 
 /// Closes one connection without a response (the `drop` fault).
 #[derive(Debug, Clone, Default)]
 struct ConnectionKill(Arc<Notify>);
+
+tokio::task_local! {
+    /// The kill switch of the connection whose request is being handled.
+    static CONNECTION_KILL: ConnectionKill;
+}
 
 /// The router of the Nateq API and the admin API.
 pub(crate) fn router(state: AppState) -> Router {
@@ -66,10 +89,7 @@ pub(crate) async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
+    let builder = hyper::server::conn::http1::Builder::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -81,19 +101,19 @@ pub(crate) async fn serve(
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
                 let kill = ConnectionKill::default();
                 let service = {
                     let router = router.clone();
-                    let kill = kill.clone();
-                    hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                        request.extensions_mut().insert(kill.clone());
-                        let request = request.map(Body::new);
-                        let router = router.clone();
-                        async move { router.oneshot(request).await }
+                    hyper::service::service_fn(move |request: Request<Incoming>| {
+                        router.clone().oneshot(request.map(Body::new))
                     })
                 };
-                let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                // Handlers run inside the connection's future, so the task-local is in scope
+                // for them without a per-request extension.
+                let connection = CONNECTION_KILL.scope(
+                    kill.clone(),
+                    graceful.watch(builder.serve_connection(TokioIo::new(stream), service)),
+                );
                 connections.spawn(async move {
                     tokio::select! {
                         result = connection => {
@@ -124,11 +144,12 @@ pub(crate) async fn serve(
 /// `PUT /api/v1/contacts/{id}`, with fault injection.
 async fn update_contact(
     State(app): State<AppState>,
-    kill: Option<axum::Extension<ConnectionKill>>,
     id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request<Body>,
 ) -> Response {
+    // Headers by reference: the `HeaderMap` extractor would clone them on every request.
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     let mut drop_connection = false;
     match app.faults.decide() {
         None => {}
@@ -154,12 +175,11 @@ async fn update_contact(
         }
         Some(Fault::Drop) => drop_connection = true,
     }
-    let response = match handle_update(&app, id, &headers, body).await {
+    let response = match handle_update(&app, id, headers, body).await {
         Ok(body) => json_response(StatusCode::OK, body),
         Err(failure) => failure.into_response(),
     };
-    if drop_connection && let Some(axum::Extension(kill)) = kill {
-        kill.0.notify_one();
+    if drop_connection && CONNECTION_KILL.try_with(|kill| kill.0.notify_one()).is_ok() {
         // The connection task closes the socket; this future is dropped with it.
         std::future::pending::<()>().await;
     }
@@ -173,12 +193,12 @@ async fn handle_update(
     body: Body,
 ) -> Result<Bytes, Failure> {
     let key = app.keys.authenticate(headers)?;
-    require_scope(&key, SCOPE_WRITE)?;
+    require_scope(key, SCOPE_WRITE)?;
     let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
     check_content_type(headers)?;
     let body = read_body(headers, body).await?;
     let request = parse_update(&body)?;
-    app.store.update(&key, &id, request)
+    app.store.update(key, &id, request)
 }
 
 fn require_scope(key: &ApiKey, scope: &str) -> Result<(), Failure> {
@@ -238,13 +258,38 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
             return Err(Failure::too_large(MAX_BODY_BYTES));
         }
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(Failure::too_large(MAX_BODY_BYTES)),
-        Err(e) => Err(Failure::bad_body(format!(
-            "the request body could not be read: {e}"
-        ))),
+    // A body in one frame (the usual case) is passed on without a copy; more frames are
+    // gathered, and the limit is checked before each one is kept.
+    let mut body = body;
+    let mut first: Option<Bytes> = None;
+    let mut gathered: Option<BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| Failure::bad_body(format!("the request body could not be read: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > MAX_BODY_BYTES {
+            return Err(Failure::too_large(MAX_BODY_BYTES));
+        }
+        match (&mut first, &mut gathered) {
+            (None, None) => first = Some(data),
+            (Some(head), None) => {
+                let mut buf = BytesMut::with_capacity(total);
+                buf.extend_from_slice(head);
+                buf.extend_from_slice(&data);
+                gathered = Some(buf);
+            }
+            (_, Some(buf)) => buf.extend_from_slice(&data),
+        }
     }
+    Ok(match (first, gathered) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(head), None) => head,
+        (None, None) => Bytes::new(),
+    })
 }
 
 /// `GET /_emulator/contacts`: the key's organisation's contacts, sorted by ID.
@@ -324,9 +369,9 @@ async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body:
 }
 
 /// The admin API needs a valid key with `contacts:read`.
-fn admin_key(app: &AppState, headers: &HeaderMap) -> Result<Arc<ApiKey>, Failure> {
+fn admin_key<'a>(app: &'a AppState, headers: &HeaderMap) -> Result<&'a ApiKey, Failure> {
     let key = app.keys.authenticate(headers)?;
-    require_scope(&key, SCOPE_READ)?;
+    require_scope(key, SCOPE_READ)?;
     Ok(key)
 }
 

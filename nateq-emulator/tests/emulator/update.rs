@@ -166,7 +166,7 @@ async fn an_unknown_or_foreign_company_is_422() {
     assert!(stored.contact.activities.unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_updates_of_one_contact_lose_nothing() {
     let h = Arc::new(start().await);
     let fields = [
