@@ -147,3 +147,14 @@ fn seed_file_flag_and_bad_flags() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("rate must be between 0 and 1"), "{stderr}");
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let (mut running, _) = launch(&["--port", "0"]);
+    let pid = running.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = running.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}

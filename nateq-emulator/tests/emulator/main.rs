@@ -8,5 +8,6 @@ mod binary;
 mod client;
 mod faults;
 mod helpers;
+mod lifecycle;
 mod update;
 mod validation;
