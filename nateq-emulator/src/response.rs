@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use nateq_api::types::{ApiError, ErrorResponse, UpdateContactResponse};
+use nateq_api::types::{ApiError, Contact, ErrorResponse};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -20,13 +20,16 @@ pub(crate) struct Failure {
     pub retry_after: Option<u64>,
 }
 
-/// The success envelope: the generated response plus explicit `error: null` and `meta: null`.
+/// The success envelope, borrowing the contact instead of cloning it into the generated
+/// `UpdateContactResponse`: the same JSON (a test checks it) with explicit `error: null` and
+/// `meta: null`.
 #[derive(Serialize)]
 struct OkEnvelope<'a> {
-    #[serde(flatten)]
-    inner: &'a UpdateContactResponse,
+    data: &'a Contact,
     error: (),
+    message: &'a str,
     meta: (),
+    success: bool,
 }
 
 /// The error envelope: the generated response plus an explicit `meta: null`.
@@ -117,11 +120,13 @@ impl IntoResponse for Failure {
 }
 
 /// The 200 envelope of an update as bytes.
-pub(crate) fn ok_body(response: &UpdateContactResponse) -> Bytes {
+pub(crate) fn ok_body(contact: &Contact, message: &str) -> Bytes {
     to_bytes(&OkEnvelope {
-        inner: response,
+        data: contact,
         error: (),
+        message,
         meta: (),
+        success: true,
     })
 }
 
@@ -143,5 +148,37 @@ pub(crate) fn to_bytes<T: Serialize>(value: &T) -> Bytes {
                 br#"{"success":false,"message":"internal error","data":null,"error":{"code":"INTERNAL_ERROR","message":"internal error"},"meta":null}"#,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use nateq_api::types::UpdateContactResponse;
+    use serde_json::json;
+
+    use super::*;
+
+    /// The borrowed envelope is the generated type's JSON plus the two explicit nulls.
+    #[test]
+    fn ok_body_is_the_generated_envelope() {
+        let seed = crate::Seed::demo(2).normalised().unwrap();
+        let contact = seed.contacts[0].contact.clone();
+        let body = ok_body(&contact, "Contact updated");
+        let generated = UpdateContactResponse {
+            success: true,
+            message: Some("Contact updated".to_owned()),
+            data: Some(contact),
+            error: None,
+            meta: None,
+        };
+        let mut expected = serde_json::to_value(&generated).unwrap();
+        expected["error"] = json!(null);
+        expected["meta"] = json!(null);
+        let actual: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(actual, expected);
+        let parsed: UpdateContactResponse = serde_json::from_slice(&body).unwrap();
+        assert_eq!(parsed, generated);
     }
 }

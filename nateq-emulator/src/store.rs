@@ -9,9 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use bytes::Bytes;
-use nateq_api::types::{
-    Activity, Company, Contact, ContactType, UpdateContactRequest, UpdateContactResponse,
-};
+use nateq_api::types::{Activity, Company, Contact, ContactType, UpdateContactRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::response::{Failure, ok_body};
@@ -165,13 +163,7 @@ impl Store {
         if let Some(body) = &record.cached_ok {
             return Ok(body.clone());
         }
-        let body = ok_body(&UpdateContactResponse {
-            success: true,
-            message: Some("Contact updated".to_owned()),
-            data: Some(record.stored.contact.clone()),
-            error: None,
-            meta: None,
-        });
+        let body = ok_body(&record.stored.contact, "Contact updated");
         record.cached_ok = Some(body.clone());
         Ok(body)
     }
