@@ -139,12 +139,22 @@ struct RawRow {
 /// SDK's client settings) at `concurrency` in flight on a current-thread runtime, and reads
 /// each response's bytes without decoding them. Returns the wall time.
 pub fn run_raw(emu: &EmulatorProcess, rows: &Path, concurrency: usize) -> anyhow::Result<Duration> {
+    raw_loop(&emu.base_url, &emu.api_key, rows, concurrency)
+}
+
+/// The raw loop against any base URL (also run alone, for a profiler).
+pub fn raw_loop(
+    base_url: &str,
+    api_key: &str,
+    rows: &Path,
+    concurrency: usize,
+) -> anyhow::Result<Duration> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
     let http = crate::client::raw_client()?;
-    let auth = HeaderValue::from_str(&format!("Bearer {}", emu.api_key))?;
+    let auth = HeaderValue::from_str(&format!("Bearer {api_key}"))?;
     let file =
         std::fs::File::open(rows).with_context(|| format!("cannot open {}", rows.display()))?;
     let started = Instant::now();
@@ -157,7 +167,7 @@ pub fn run_raw(emu: &EmulatorProcess, rows: &Path, concurrency: usize) -> anyhow
                     let row: RawRow = serde_json::from_str(&line)?;
                     let body = serde_json::to_vec(&UpdateRequest { name: &row.name })?;
                     let response = http
-                        .put(format!("{}/contacts/{}", emu.base_url, row.id))
+                        .put(format!("{base_url}/contacts/{}", row.id))
                         .header(AUTHORIZATION, auth.clone())
                         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                         .body(body)

@@ -21,6 +21,8 @@ pub struct Plan {
     pub threads: usize,
     /// Seconds per wrk run.
     pub secs: u64,
+    /// Seconds of the untimed wrk run before each timed one.
+    pub warmup_secs: u64,
     /// Runs.
     pub runs: usize,
 }
@@ -49,7 +51,16 @@ pub fn run(binaries: &Binaries, work: &Path, plan: Plan, quick: bool) -> anyhow:
     for run in 0..plan.runs {
         for k in 0..2 {
             if (k + run) % 2 == 0 {
+                // Back to the seed, then one untimed pass so that every contact has had its
+                // first (state-changing) update: the timed run is the steady state.
                 emu.reset()?;
+                wrk::run(
+                    &script,
+                    emu.authority(),
+                    plan.threads,
+                    plan.connections,
+                    plan.warmup_secs,
+                )?;
                 let r = wrk::run(
                     &script,
                     emu.authority(),
@@ -61,6 +72,13 @@ pub fn run(binaries: &Binaries, work: &Path, plan: Plan, quick: bool) -> anyhow:
                 emu_requests += r.requests;
                 runs.push(emu_label, "req/s", r.requests_per_sec);
             } else {
+                wrk::run(
+                    &script,
+                    &axum_authority,
+                    plan.threads,
+                    plan.connections,
+                    plan.warmup_secs,
+                )?;
                 let r = wrk::run(
                     &script,
                     &axum_authority,
@@ -89,12 +107,16 @@ pub fn run(binaries: &Binaries, work: &Path, plan: Plan, quick: bool) -> anyhow:
         method: format!(
             "wrk -t{t} -c{c} -d{s}s with the Lua PUT script (path `/api/v1/contacts/ct_demo_N`, \
              N cycling over {n} demo contacts, JSON body, bearer key) against the emulator binary \
-             (release, reset before each run) and against a minimal axum 0.8 handler for the same \
+             (release; before each timed run it is reset to its seed and warmed up by an untimed \
+             {w} s wrk run, so that every contact has had its first, state-changing update and \
+             the timed run measures the steady state) and against a minimal axum 0.8 handler for the same \
              route that reads the body and returns the fixed ~1 KB envelope (multi-thread tokio \
-             runtime like the emulator's, TCP_NODELAY). {runs} runs, order alternating.",
+             runtime like the emulator's, TCP_NODELAY; the same warm-up). {runs} runs, order \
+             alternating.",
             t = plan.threads,
             c = plan.connections,
             s = plan.secs,
+            w = plan.warmup_secs,
             n = plan.contacts,
             runs = plan.runs,
         ),

@@ -73,6 +73,21 @@ enum Cmd {
         #[arg(long, default_value_t = 32)]
         in_flight: usize,
     },
+    /// Run the raw reqwest bulk loop alone, for a profiler
+    ProfileRawBulk {
+        /// Base URL (ending in /api/v1)
+        #[arg(long)]
+        base_url: String,
+        /// API key
+        #[arg(long)]
+        api_key: String,
+        /// JSONL rows
+        #[arg(long)]
+        input: PathBuf,
+        /// Requests in flight
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// Run a baseline server (used by the scenarios)
     Serve {
         /// Which one
@@ -100,6 +115,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             requests,
             in_flight,
         } => return client::profile(variant, requests, in_flight),
+        Cmd::ProfileRawBulk {
+            base_url,
+            api_key,
+            input,
+            concurrency,
+        } => {
+            let elapsed = bulk::raw_loop(&base_url, &api_key, &input, concurrency)?;
+            println!("raw loop: {:.3} s", elapsed.as_secs_f64());
+            return Ok(());
+        }
         _ => {}
     }
     let quick = cli.quick;
@@ -118,7 +143,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Emulator => vec!["emulator"],
         Cmd::Memory => vec!["memory"],
         Cmd::Build => vec!["build"],
-        Cmd::Report | Cmd::Serve { .. } | Cmd::ProfileClient { .. } => Vec::new(),
+        Cmd::Report
+        | Cmd::Serve { .. }
+        | Cmd::ProfileClient { .. }
+        | Cmd::ProfileRawBulk { .. } => Vec::new(),
     };
     let needs_binaries = wanted
         .iter()
@@ -168,6 +196,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     connections: 32,
                     threads: 2,
                     secs: if quick { 2 } else { 10 },
+                    warmup_secs: if quick { 2 } else { 3 },
                     runs,
                 },
                 quick,
