@@ -9,23 +9,33 @@ use crate::response::Failure;
 use crate::seed::ApiKey;
 
 /// The configured keys, looked up by secret; never changes while the emulator runs.
-pub(crate) struct Keys {
-    by_secret: HashMap<String, ApiKey>,
+///
+/// A handful of keys is scanned (cheaper than hashing the secret); many keys are hashed.
+pub(crate) enum Keys {
+    Few(Vec<ApiKey>),
+    Many(HashMap<String, ApiKey>),
 }
+
+/// Up to this many keys are scanned rather than hashed.
+const SCAN_LIMIT: usize = 8;
 
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Lists the key IDs only: the map's keys are secrets.
-        f.debug_list()
-            .entries(self.by_secret.values().map(|k| &k.id))
-            .finish()
+        let ids: Vec<&str> = match self {
+            Keys::Few(keys) => keys.iter().map(|k| k.id.as_str()).collect(),
+            Keys::Many(keys) => keys.values().map(|k| k.id.as_str()).collect(),
+        };
+        f.debug_list().entries(ids).finish()
     }
 }
 
 impl Keys {
     pub(crate) fn new(keys: &[ApiKey]) -> Self {
-        Self {
-            by_secret: keys.iter().map(|k| (k.secret.clone(), k.clone())).collect(),
+        if keys.len() <= SCAN_LIMIT {
+            Keys::Few(keys.to_vec())
+        } else {
+            Keys::Many(keys.iter().map(|k| (k.secret.clone(), k.clone())).collect())
         }
     }
 
@@ -50,8 +60,10 @@ impl Keys {
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
             return Err(malformed());
         }
-        self.by_secret
-            .get(token)
-            .ok_or_else(|| Failure::unauthorized("invalid api key"))
+        let found = match self {
+            Keys::Few(keys) => keys.iter().find(|k| k.secret == token),
+            Keys::Many(keys) => keys.get(token),
+        };
+        found.ok_or_else(|| Failure::unauthorized("invalid api key"))
     }
 }

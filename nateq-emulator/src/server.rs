@@ -101,6 +101,8 @@ pub(crate) async fn serve(
                         continue;
                     }
                 };
+                // Each response is one write; send it at once.
+                let _ = stream.set_nodelay(true);
                 let kill = ConnectionKill::default();
                 let service = {
                     let router = router.clone();
