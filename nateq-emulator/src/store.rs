@@ -84,7 +84,9 @@ impl Store {
     /// Back to the seed's state.
     pub(crate) fn reset(&self) {
         let fresh = World::from_seed(&self.seed);
-        *self.lock() = fresh;
+        let old = std::mem::replace(&mut *self.lock(), fresh);
+        // Freed after the lock is released: a large state takes a while to drop.
+        drop(old);
     }
 
     /// Every contact of `org` (or of every organisation), sorted by ID.

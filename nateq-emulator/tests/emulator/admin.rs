@@ -183,6 +183,25 @@ async fn faults_are_read_and_set_as_json() {
             .err(StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
     }
     assert_eq!(h.emu.faults().config, config);
+
+    // What is set over HTTP applies to the API, and the counters show it.
+    let response = h
+        .http
+        .put(h.admin("faults"))
+        .bearer_auth(h.emu.api_key())
+        .body(r#"{"rate":1,"kinds":["503"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    h.put("ct_demo_1", r#"{"name":"x"}"#)
+        .await
+        .err(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
+    let counters = h.admin_get("faults").await.json()["counters"].clone();
+    assert_eq!(counters["requests"], 1);
+    assert_eq!(counters["injected"], 1);
+    assert_eq!(counters["503"], 1);
+    assert_eq!(counters["429"], 0);
 }
 
 #[tokio::test]
