@@ -125,15 +125,24 @@ mod tests {
     fn a_broken_spec_is_an_error_naming_the_file_and_the_problem() {
         let path = Path::new("openapi.yaml");
         let cases = [
-            (SPEC.replace("openapi: 3.0.3", "openapi: 3.1.0"), "invalid version: 3.1.0"),
+            (
+                SPEC.replace("openapi: 3.0.3", "openapi: 3.1.0"),
+                "invalid version: 3.1.0",
+            ),
             (
                 SPEC.replace("operationId: updateContact", "summaryx: x"),
                 "missing operation ID",
             ),
-            (SPEC.replace("\n  schemas:\n", "\n  schemas: [\n"), "not a valid OpenAPI 3.0 document"),
+            (
+                SPEC.replace("\n  schemas:\n", "\n  schemas: [\n"),
+                "not a valid OpenAPI 3.0 document",
+            ),
         ];
         for (text, problem) in cases {
-            let message = generate(&text, path).err().map(|e| e.to_string()).unwrap_or_default();
+            let message = generate(&text, path)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(message.starts_with("openapi.yaml: "), "{message}");
             assert!(message.contains(problem), "{message}");
         }
