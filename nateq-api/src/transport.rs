@@ -128,16 +128,43 @@ impl crate::Client {
         UpdateOutcome { result, attempts }
     }
 
-    /// One attempt: send, read the body up to the cap, classify.
+    /// One attempt: send, read the body up to the cap, classify; all of it within `budget`.
+    /// The budget is one tokio timer around the exchange rather than reqwest's per-request
+    /// timeout, which costs an extensions map, a boxed timer and a body wrapper per request.
     async fn attempt(
         &self,
         url: &str,
         body: Bytes,
         budget: Option<Duration>,
     ) -> Step<Result<Buffered, Failure>> {
-        let shared = &*self.raw.inner;
         let started = Instant::now();
-        let mut request = self
+        let exchange = self.exchange(url, body, started);
+        let Some(budget) = budget else {
+            return exchange.await;
+        };
+        match tokio::time::timeout(budget, exchange).await {
+            Ok(step) => step,
+            Err(_elapsed) => {
+                record_duration(started);
+                let failure = Failure::Timeout;
+                tracing::debug!(error = %error_chain_of(&failure), "attempt failed");
+                Step::Retry {
+                    outcome: Err(failure),
+                    retry_after: None,
+                }
+            }
+        }
+    }
+
+    /// Sends the request and reads the response, without a deadline of its own.
+    async fn exchange(
+        &self,
+        url: &str,
+        body: Bytes,
+        started: Instant,
+    ) -> Step<Result<Buffered, Failure>> {
+        let shared = &*self.raw.inner;
+        let request = self
             .raw
             .client
             .request(Method::PUT, url)
@@ -151,9 +178,6 @@ impl crate::Client {
                 ),
             )
             .body(body);
-        if let Some(budget) = budget {
-            request = request.timeout(budget);
-        }
         let mut response = match request.send().await {
             Ok(r) => r,
             Err(e) => return transport_failure(e, started),
