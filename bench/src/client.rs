@@ -88,7 +88,7 @@ pub fn raw_client() -> anyhow::Result<reqwest::Client> {
 pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
     let load_before = load_average();
     let when = now_utc();
-    let exe = std::env::current_exe().context("cannot find the bench binary")?;
+    let exe = crate::env::self_exe()?;
     let mut command = Command::new(exe);
     command.args(["serve", "fixed"]);
     let server = Server::start(command, "the fixed-envelope server")?;
@@ -194,7 +194,7 @@ pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
 /// Runs one variant alone (for a profiler): `count` updates at `in_flight`, after a warm-up of
 /// 200; prints the time per request.
 pub fn profile(v: Variant, count: usize, in_flight: usize) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("cannot find the bench binary")?;
+    let exe = crate::env::self_exe()?;
     let mut command = Command::new(exe);
     command.args(["serve", "fixed"]);
     let server = Server::start(command, "the fixed-envelope server")?;

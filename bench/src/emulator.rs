@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::Context;
 
 use crate::env::{Binaries, EmulatorProcess, Server, load_average, now_utc};
 use crate::stats::{Goal, Runs, Section};
@@ -32,7 +31,7 @@ pub fn run(binaries: &Binaries, work: &Path, plan: Plan, quick: bool) -> anyhow:
     let load_before = load_average();
     let when = now_utc();
     let emu = EmulatorProcess::start(binaries, plan.contacts)?;
-    let exe = std::env::current_exe().context("cannot find the bench binary")?;
+    let exe = crate::env::self_exe()?;
     let mut command = Command::new(exe);
     command.args(["serve", "axum"]);
     let axum = Server::start(command, "the axum baseline")?;

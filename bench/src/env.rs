@@ -8,6 +8,25 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 
+/// This binary's path, read at start-up: `cargo bench` (scenario 2) rebuilds the package's
+/// binaries in place, after which `current_exe()` names a deleted file.
+static SELF_EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Records this binary's path; call first thing in `main`.
+pub fn remember_self_exe() {
+    if let Ok(path) = std::env::current_exe() {
+        let _ = SELF_EXE.set(path);
+    }
+}
+
+/// This binary's path as it was at start-up.
+pub fn self_exe() -> anyhow::Result<PathBuf> {
+    match SELF_EXE.get() {
+        Some(path) => Ok(path.clone()),
+        None => std::env::current_exe().context("cannot find the bench binary"),
+    }
+}
+
 /// What the benchmarks ran on.
 #[derive(Debug, Clone)]
 pub struct Machine {

@@ -97,6 +97,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    env::remember_self_exe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
