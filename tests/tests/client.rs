@@ -306,9 +306,7 @@ async fn a_400_is_tried_once_and_carries_the_envelope() {
 #[tokio::test]
 async fn a_stalled_server_hits_the_timeout_on_every_attempt() {
     let server = ScriptServer::start(vec![Reply::Stall(Duration::from_secs(10))]).await;
-    let client = nateq_api::Client::builder()
-        .api_key(KEY)
-        .base_url(server.base_url())
+    let client = support::builder(&server.base_url())
         .timeout(Duration::from_millis(200))
         .retry_policy(
             nateq_api::RetryPolicy::default()
@@ -331,9 +329,7 @@ async fn a_stalled_server_hits_the_timeout_on_every_attempt() {
 #[tokio::test]
 async fn the_overall_deadline_stops_retries() {
     let server = ScriptServer::start(vec![Reply::Stall(Duration::from_secs(10))]).await;
-    let client = nateq_api::Client::builder()
-        .api_key(KEY)
-        .base_url(server.base_url())
+    let client = support::builder(&server.base_url())
         .timeout(Duration::from_secs(5))
         .total_timeout(Duration::from_millis(300))
         .retry_policy(nateq_api::RetryPolicy::default().max_retries(10))
@@ -482,9 +478,7 @@ async fn a_huge_body_is_refused_without_buffering_it() {
     };
     for reply in [announced, streamed] {
         let server = ScriptServer::start(vec![reply]).await;
-        let client = nateq_api::Client::builder()
-            .api_key(KEY)
-            .base_url(server.base_url())
+        let client = support::builder(&server.base_url())
             .max_response_bytes(limit)
             .build()
             .unwrap();
@@ -555,9 +549,7 @@ async fn redirects_are_not_followed_and_the_key_never_reaches_another_host() {
     // A caller's own reqwest client follows redirects by default; reqwest then strips the
     // Authorization header on the cross-host hop, so the key still stays home.
     let http = support::raw_http();
-    let client = nateq_api::Client::builder()
-        .api_key(KEY)
-        .base_url(server.base_url())
+    let client = support::builder(&server.base_url())
         .http_client(http)
         .build()
         .unwrap();

@@ -32,6 +32,11 @@ async fn exchange(
             _ => break,
         }
     }
+    read_answer(&mut s).await
+}
+
+/// Reads until the server closes (at most 5 s) and splits the status and the body.
+async fn read_answer(s: &mut TcpStream) -> (Option<u16>, String) {
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
     let text = String::from_utf8_lossy(&answer).into_owned();
@@ -190,16 +195,5 @@ async fn chunked(addr: std::net::SocketAddr, head: &[u8], total: usize) -> (Opti
         }
     }
     let _ = s.write_all(b"0\r\n\r\n").await;
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|r| r.get(..3))
-        .and_then(|c| c.parse().ok());
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    read_answer(&mut s).await
 }

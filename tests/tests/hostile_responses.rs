@@ -123,9 +123,7 @@ async fn every_hostile_response_ends_as_a_documented_outcome() {
     let mut failures = Vec::new();
     for (name, reply, expect) in cases {
         let server = ScriptServer::start(vec![reply]).await;
-        let client = nateq_api::Client::builder()
-            .api_key(KEY)
-            .base_url(server.base_url())
+        let client = support::builder(&server.base_url())
             .timeout(Duration::from_secs(1))
             .retry_policy(nateq_api::RetryPolicy::none())
             .max_response_bytes(CAP)

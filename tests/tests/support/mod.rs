@@ -213,11 +213,14 @@ async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
     })
 }
 
+/// A client builder with the test key, pointed at `base_url`.
+pub fn builder(base_url: &str) -> nateq_api::ClientBuilder {
+    nateq_api::Client::builder().api_key(KEY).base_url(base_url)
+}
+
 /// A client for `server` with fast retries, so tests do not wait for real backoff.
 pub fn client(base_url: &str, retries: u32) -> nateq_api::Client {
-    nateq_api::Client::builder()
-        .api_key(KEY)
-        .base_url(base_url)
+    builder(base_url)
         .timeout(Duration::from_secs(5))
         .retry_policy(
             nateq_api::RetryPolicy::default()
