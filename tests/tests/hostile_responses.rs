@@ -135,8 +135,9 @@ async fn every_hostile_response_ends_as_a_documented_outcome() {
             .await;
         let got = classify(&result);
         if got != expect {
+            let shown = format!("{result:?}");
             failures.push(format!(
-                "{name}: expected {expect:?}, got {got:?} ({result:?})"
+                "{name}: expected {expect:?}, got {got:?} ({shown:.300})"
             ));
         }
         if let Err(e) = &result {
