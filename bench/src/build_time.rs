@@ -73,7 +73,7 @@ pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
             Goal::Info,
         ));
         ratios.extend(runs.ratio(
-            "floor aws-lc-rs / floor ring (time)",
+            "floor aws-lc-rs / floor ring (time); the SDK keeps ring",
             FLOORS[2].label,
             FLOORS[1].label,
             Goal::Info,

@@ -121,15 +121,29 @@ pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
                 // Interleave the variants block by block, rotating the order, so that a change
                 // of load on the machine hits every variant alike.
                 let mut total = [Duration::ZERO; 4];
+                let mut cpu = [Some(Duration::ZERO); 4];
                 for b in 0..BLOCKS {
                     for k in 0..Variant::ALL.len() {
                         let i = (k + b + run) % Variant::ALL.len();
-                        total[i] += drive(&ctx, Variant::ALL[i], block, in_flight).await?;
+                        let (wall, used) =
+                            drive_measured(&ctx, Variant::ALL[i], block, in_flight).await?;
+                        total[i] += wall;
+                        cpu[i] = cpu[i].zip(used).map(|(a, b)| a + b);
                     }
                 }
+                let count = (block * BLOCKS) as f64;
                 for (v, elapsed) in Variant::ALL.iter().zip(total) {
-                    let us = elapsed.as_secs_f64() * 1e6 / (block * BLOCKS) as f64;
-                    runs.push(&series(mode, *v), "us/req", us);
+                    runs.push(
+                        &series(mode, *v),
+                        "us/req",
+                        elapsed.as_secs_f64() * 1e6 / count,
+                    );
+                }
+                for (v, used) in Variant::ALL.iter().zip(cpu) {
+                    if let Some(used) = used {
+                        let name = cpu_series(mode, *v);
+                        runs.push(&name, "CPU us/req", used.as_secs_f64() * 1e6 / count);
+                    }
                 }
             }
             eprintln!("client overhead: run {} of {} done", run + 1, plan.runs);
@@ -164,6 +178,18 @@ pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
             &series(mode, Variant::RawBytes),
             Goal::Info,
         ));
+        ratios.extend(runs.ratio(
+            &format!("{m}: SDK / raw + structs (client CPU)"),
+            &cpu_series(mode, Variant::Sdk),
+            &cpu_series(mode, Variant::RawStructs),
+            Goal::AtMost(1.05),
+        ));
+        ratios.extend(runs.ratio(
+            &format!("{m}: SDK / raw + Value (client CPU)"),
+            &cpu_series(mode, Variant::Sdk),
+            &cpu_series(mode, Variant::RawValue),
+            Goal::Below(1.0),
+        ));
     }
     Ok(Section {
         id: "client".into(),
@@ -176,7 +202,10 @@ pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
              defaults (retries, 30 s per-attempt timeout, tracing spans, capped body read). \
              {} runs; within a run the variants alternate in blocks of a tenth of the count, in \
              rotating order, so that load changes on the shared machine hit all of them alike; \
-             time per request = summed wall time of a variant's blocks / count.",
+             time per request = summed wall time of a variant's blocks / count; client CPU = the \
+             on-CPU time of the client's one thread (`/proc/thread-self/schedstat`) over the same \
+             blocks / count, which isolates the client's own cost from the server and from other \
+             load on the machine.",
             plan.requests,
             plan.in_flight,
             crate::fixture::small_envelope().len(),
@@ -226,6 +255,10 @@ pub fn profile(v: Variant, count: usize, in_flight: usize) -> anyhow::Result<()>
     })
 }
 
+fn cpu_series(mode: &str, v: Variant) -> String {
+    format!("{} (client CPU)", series(mode, v))
+}
+
 fn series(mode: &str, v: Variant) -> String {
     let m = if mode == "sequential" {
         "1 at a time"
@@ -237,6 +270,18 @@ fn series(mode: &str, v: Variant) -> String {
 
 /// Sends `count` updates with `in_flight` at a time; returns the wall time.
 async fn drive(ctx: &Ctx, v: Variant, count: usize, in_flight: usize) -> anyhow::Result<Duration> {
+    Ok(drive_measured(ctx, v, count, in_flight).await?.0)
+}
+
+/// Like [`drive`], also returning the CPU time this thread (the whole client: the runtime is
+/// current-thread) spent, when the kernel reports it.
+async fn drive_measured(
+    ctx: &Ctx,
+    v: Variant,
+    count: usize,
+    in_flight: usize,
+) -> anyhow::Result<(Duration, Option<Duration>)> {
+    let cpu_before = thread_cpu();
     let started = Instant::now();
     if in_flight <= 1 {
         for i in 0..count {
@@ -249,7 +294,18 @@ async fn drive(ctx: &Ctx, v: Variant, count: usize, in_flight: usize) -> anyhow:
             .try_for_each(|()| async { Ok(()) })
             .await?;
     }
-    Ok(started.elapsed())
+    let wall = started.elapsed();
+    let cpu = thread_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok((wall, cpu))
+}
+
+/// On-CPU time of the calling thread (`/proc/thread-self/schedstat`, nanoseconds).
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
 async fn one(ctx: &Ctx, v: Variant, i: usize) -> anyhow::Result<()> {

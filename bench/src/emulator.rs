@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::process::Command;
 
-
 use crate::env::{Binaries, EmulatorProcess, Server, load_average, now_utc};
 use crate::stats::{Goal, Runs, Section};
 use crate::wrk;
