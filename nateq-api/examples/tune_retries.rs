@@ -24,7 +24,7 @@ async fn main() -> Result<(), nateq_api::Error> {
         let id = format!("ct_demo_{i}");
         let outcome = client
             .contacts()
-            .update_detailed(&id, &ContactUpdate::new().source("tune_retries"))
+            .update_detailed(&id, ContactUpdate::new().source("tune_retries"))
             .await;
         match outcome.result {
             Ok(_) => println!("{id}: ok after {} attempt(s)", outcome.attempts),

@@ -15,10 +15,10 @@ pub struct Contacts<'a> {
 
 /// The result of one update call, with how many attempts it took.
 #[derive(Debug)]
-pub struct UpdateOutcome {
-    /// The updated contact, or why the update failed.
-    pub result: Result<Contact, Error>,
-    /// Attempts made (1 when nothing was retried).
+pub struct UpdateOutcome<T = Contact> {
+    /// The updated contact (or `()` for [`Contacts::apply`]), or why the update failed.
+    pub result: Result<T, Error>,
+    /// Attempts made (1 when nothing was retried, 0 when the input was refused).
     pub attempts: u32,
 }
 
@@ -43,14 +43,41 @@ impl Contacts<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn update(&self, id: &str, update: ContactUpdate) -> Result<Contact, Error> {
-        self.update_detailed(id, &update).await.result
+        self.update_detailed(id, update).await.result
     }
 
     /// Like [`update`](Self::update), but also says how many attempts were made.
-    pub async fn update_detailed(&self, id: &str, update: &ContactUpdate) -> UpdateOutcome {
-        let prepared = ContactId::new(id).and_then(|id| Ok((id, update.to_request()?)));
-        match prepared {
-            Ok((id, body)) => self.client.send_update(&id, &body).await,
+    pub async fn update_detailed(&self, id: &str, update: ContactUpdate) -> UpdateOutcome {
+        self.send(id, update, crate::transport::decode).await
+    }
+
+    /// Applies an update and confirms it (a success envelope with the contact), without
+    /// decoding the contact: for bulk jobs that do not read it back. Errors, validation,
+    /// retries and attempts are exactly as for [`update`](Self::update).
+    ///
+    /// ```no_run
+    /// # async fn run(client: nateq_api::Client) {
+    /// use nateq_api::ContactUpdate;
+    ///
+    /// let outcome = client.contacts().apply("ct_1", ContactUpdate::new().source("sync")).await;
+    /// match outcome.result {
+    ///     Ok(()) => println!("applied in {} attempt(s)", outcome.attempts),
+    ///     Err(e) => eprintln!("not applied: {e}"),
+    /// }
+    /// # }
+    /// ```
+    pub async fn apply(&self, id: &str, update: ContactUpdate) -> UpdateOutcome<()> {
+        self.send(id, update, crate::transport::decode_ack).await
+    }
+
+    async fn send<T>(
+        &self,
+        id: &str,
+        update: ContactUpdate,
+        decode: fn(crate::transport::Buffered) -> Result<T, Error>,
+    ) -> UpdateOutcome<T> {
+        match check_id(id).and_then(|()| update.into_request()) {
+            Ok(body) => self.client.send_update(id, &body, decode).await,
             Err(e) => UpdateOutcome {
                 result: Err(Error::Validation(e)),
                 attempts: 0,
@@ -81,25 +108,35 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// Refuses ids that cannot be one path segment: empty, `.`, `..`, control characters.
+fn check_id(id: &str) -> Result<(), ValidationError> {
+    let problem = if id.is_empty() {
+        Some(Problem::Empty)
+    } else if id == "." || id == ".." {
+        Some(Problem::DotSegment)
+    } else {
+        id.chars()
+            .position(char::is_control)
+            .map(|index| Problem::ControlCharacter { index })
+    };
+    match problem {
+        Some(problem) => Err(ValidationError {
+            field: "id",
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `id` percent-encoded as one path segment (check it with `check_id` first).
+pub(crate) fn encode_segment(id: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(id, SEGMENT)
+}
+
 impl ContactId {
     /// Checks an id.
     pub fn new(id: &str) -> Result<ContactId, ValidationError> {
-        let problem = if id.is_empty() {
-            Some(Problem::Empty)
-        } else if id == "." || id == ".." {
-            Some(Problem::DotSegment)
-        } else {
-            id.chars()
-                .position(char::is_control)
-                .map(|index| Problem::ControlCharacter { index })
-        };
-        match problem {
-            Some(problem) => Err(ValidationError {
-                field: "id",
-                problem,
-            }),
-            None => Ok(ContactId(id.to_string())),
-        }
+        check_id(id).map(|()| ContactId(id.to_string()))
     }
 
     /// The id as given.
@@ -109,7 +146,7 @@ impl ContactId {
 
     /// The id percent-encoded as one URL path segment.
     pub fn path_segment(&self) -> String {
-        percent_encoding::utf8_percent_encode(&self.0, SEGMENT).to_string()
+        encode_segment(&self.0).to_string()
     }
 }
 
@@ -270,27 +307,32 @@ impl ContactUpdate {
     /// Validates every field and converts to the generated request type. The checks are the
     /// generated types' own (from `openapi.yaml`), so they cannot drift from the spec.
     pub fn to_request(&self) -> Result<types::UpdateContactRequest, ValidationError> {
+        self.clone().into_request()
+    }
+
+    /// Like [`to_request`](Self::to_request), consuming the update (no copies of its strings).
+    pub fn into_request(self) -> Result<types::UpdateContactRequest, ValidationError> {
         Ok(types::UpdateContactRequest {
-            avatar: self.avatar.clone(),
-            channel_data: self.channel_data.clone(),
-            company_id: self.company_id.clone(),
-            country: limited(&self.country, "country")?,
+            avatar: self.avatar,
+            channel_data: self.channel_data,
+            company_id: self.company_id,
+            country: limited(self.country, "country")?,
             do_not_contact: self.do_not_contact,
-            email: limited(&self.email, "email")?,
-            external_id: limited(&self.external_id, "externalId")?,
+            email: limited(self.email, "email")?,
+            external_id: limited(self.external_id, "externalId")?,
             is_anonymous: self.is_anonymous,
             is_potential_client: self.is_potential_client,
-            language: limited(&self.language, "language")?,
-            name: limited(&self.name, "name")?,
-            phone: limited(&self.phone, "phone")?,
-            position: limited(&self.position, "position")?,
-            source: limited(&self.source, "source")?,
-            type_: match &self.contact_type {
+            language: limited(self.language, "language")?,
+            name: limited(self.name, "name")?,
+            phone: limited(self.phone, "phone")?,
+            position: limited(self.position, "position")?,
+            source: limited(self.source, "source")?,
+            type_: match self.contact_type {
                 None => None,
                 Some(value) => Some(value.parse::<ContactType>().map_err(|_| ValidationError {
                     field: "type",
                     problem: Problem::NotAllowed {
-                        value: value.clone(),
+                        value,
                         allowed: &["contact", "guest", "customer"],
                     },
                 })?),
@@ -301,7 +343,8 @@ impl ContactUpdate {
 
 /// Converts an optional string into a generated length-limited type, naming the field, the
 /// limit and the given length on failure.
-fn limited<T>(value: &Option<String>, field: &'static str) -> Result<Option<T>, ValidationError>
+/// (The generated types copy the text whether given a `&str` or a `String`.)
+fn limited<T>(value: Option<String>, field: &'static str) -> Result<Option<T>, ValidationError>
 where
     T: for<'s> TryFrom<&'s str, Error = types::error::ConversionError>,
 {

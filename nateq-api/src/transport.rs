@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 
 use crate::config::Shared;
-use crate::contacts::{ContactId, UpdateOutcome};
+use crate::contacts::{UpdateOutcome, encode_segment};
 use crate::error::{ApiError, Error};
 use crate::retry::{is_retryable_status, retry_after};
 use crate::types::{self, Contact};
@@ -87,12 +87,14 @@ enum Failure {
 
 impl crate::Client {
     /// `PUT {base}/contacts/{id}` with retries; decodes the envelope.
-    pub(crate) async fn send_update(
+    /// `id` must have passed `check_id`; `decode` turns a complete response into `T`.
+    pub(crate) async fn send_update<T>(
         &self,
-        id: &ContactId,
+        id: &str,
         body: &types::UpdateContactRequest,
-    ) -> UpdateOutcome {
-        let url = format!("{}/contacts/{}", self.raw.baseurl, id.path_segment());
+        decode: fn(Buffered) -> Result<T, Error>,
+    ) -> UpdateOutcome<T> {
+        let url = format!("{}/contacts/{}", self.raw.baseurl, encode_segment(id));
         let body = match serde_json::to_vec(body) {
             Ok(body) => Bytes::from(body),
             Err(e) => {
@@ -324,9 +326,77 @@ fn decode_error(b: &Buffered, reason: String) -> Error {
     }
 }
 
-/// Turns a complete response into the contact or the matching [`Error`].
-/// The `Content-Type` is reported but not enforced: a body that parses is accepted.
+/// Decodes the whole contact of a success envelope (see [`decode_envelope`]).
 pub(crate) fn decode(b: Buffered) -> Result<Contact, Error> {
+    decode_envelope::<types::UpdateContactResponse>(b)
+}
+
+/// Like [`decode`], but only checks that the envelope reports success with a contact, skipping
+/// the contact's fields (for callers that do not read it).
+pub(crate) fn decode_ack(b: Buffered) -> Result<(), Error> {
+    decode_envelope::<Ack>(b).map(drop)
+}
+
+/// A success envelope, generic over how much of `data` is decoded.
+trait Envelope: serde::de::DeserializeOwned {
+    type Data;
+    fn into_parts(
+        self,
+    ) -> (
+        bool,
+        Option<Self::Data>,
+        Option<types::ApiError>,
+        Option<String>,
+    );
+}
+
+impl Envelope for types::UpdateContactResponse {
+    type Data = Contact;
+    fn into_parts(
+        self,
+    ) -> (
+        bool,
+        Option<Contact>,
+        Option<types::ApiError>,
+        Option<String>,
+    ) {
+        (self.success, self.data, self.error, self.message)
+    }
+}
+
+/// `UpdateContactResponse` with `data` reduced to the contact's required `id`; every other
+/// property is skipped unread.
+#[derive(serde::Deserialize)]
+struct Ack {
+    success: bool,
+    data: Option<AckContact>,
+    error: Option<types::ApiError>,
+    message: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AckContact {
+    #[allow(dead_code)]
+    id: String,
+}
+
+impl Envelope for Ack {
+    type Data = AckContact;
+    fn into_parts(
+        self,
+    ) -> (
+        bool,
+        Option<AckContact>,
+        Option<types::ApiError>,
+        Option<String>,
+    ) {
+        (self.success, self.data, self.error, self.message)
+    }
+}
+
+/// Turns a complete response into the envelope's data or the matching [`Error`].
+/// The `Content-Type` is reported but not enforced: a body that parses is accepted.
+fn decode_envelope<E: Envelope>(b: Buffered) -> Result<E::Data, Error> {
     if b.status.is_redirection() {
         return Err(Error::Redirect {
             status: b.status,
@@ -338,15 +408,16 @@ pub(crate) fn decode(b: Buffered) -> Result<Contact, Error> {
         });
     }
     if b.status.is_success() {
-        let envelope: types::UpdateContactResponse = match serde_json::from_slice(&b.body) {
+        let envelope: E = match serde_json::from_slice(&b.body) {
             Ok(e) => e,
             Err(e) => return Err(decode_error(&b, e.to_string())),
         };
-        if !envelope.success {
-            return Err(api_error(&b, envelope.error, envelope.message));
+        let (success, data, error, message) = envelope.into_parts();
+        if !success {
+            return Err(api_error(&b, error, message));
         }
-        return match envelope.data {
-            Some(contact) => Ok(contact),
+        return match data {
+            Some(data) => Ok(data),
             None => Err(decode_error(&b, "the envelope has no `data`".into())),
         };
     }

@@ -187,7 +187,7 @@ async fn two_503s_then_200_succeeds_on_the_third_attempt() {
     let client = client(&server.base_url(), 2);
     let outcome = client
         .contacts()
-        .update_detailed("ct_1", &ContactUpdate::new().name("Ada"))
+        .update_detailed("ct_1", ContactUpdate::new().name("Ada"))
         .await;
     assert_eq!(outcome.result.unwrap().name.as_deref(), Some("Ada"));
     assert_eq!(outcome.attempts, 3);
@@ -500,7 +500,7 @@ async fn a_dropped_connection_is_retried_and_then_reported() {
     let client = client(&server.base_url(), 2);
     let outcome = client
         .contacts()
-        .update_detailed("ct_1", &ContactUpdate::new().name("Ada"))
+        .update_detailed("ct_1", ContactUpdate::new().name("Ada"))
         .await;
     assert!(outcome.result.is_ok());
     assert_eq!(outcome.attempts, 2);

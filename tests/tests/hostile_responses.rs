@@ -1,4 +1,4 @@
-//! Hostile responses, table-driven: every shape a server, a proxy or a broken network can
+//! Hostile responses, table-driven, through both `update` and `apply`: every shape a server, a proxy or a broken network can
 //! answer with (status x content type x body, slow drips, wrong `Content-Length`, redirects
 //! to another host). Each must end as a documented success or error, never a panic, with the
 //! status kept whenever there was one, memory bounded by the response cap, and the key never
@@ -25,7 +25,7 @@ enum Expect {
     Connection,
 }
 
-fn classify(result: &Result<nateq_api::types::Contact, Error>) -> Expect {
+fn classify<T>(result: &Result<T, Error>) -> Expect {
     match result {
         Ok(_) => Expect::Ok,
         Err(Error::Api(api)) => Expect::Api(
@@ -134,6 +134,17 @@ async fn every_hostile_response_ends_as_a_documented_outcome() {
             .update("ct_1", ContactUpdate::new().name("Ada"))
             .await;
         let got = classify(&result);
+        // `apply` skips decoding the contact but must end the same way.
+        let applied = client
+            .contacts()
+            .apply("ct_1", ContactUpdate::new().name("Ada"))
+            .await;
+        let got_applied = classify(&applied.result);
+        if got_applied != got {
+            failures.push(format!(
+                "{name}: update gave {got:?} but apply gave {got_applied:?}"
+            ));
+        }
         if got != expect {
             let shown = format!("{result:?}");
             failures.push(format!(
@@ -163,7 +174,7 @@ async fn every_hostile_response_ends_as_a_documented_outcome() {
                 );
             }
         }
-        assert_eq!(server.requests().len(), 1, "{name}: retries were off");
+        assert_eq!(server.requests().len(), 2, "{name}: retries were off");
     }
     assert!(
         elsewhere.requests().is_empty(),

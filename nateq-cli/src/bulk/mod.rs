@@ -165,7 +165,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                     }
                     Some(Item::Row { line, row: Row::Valid { id, update } }) => {
                         in_flight.push(async move {
-                            let outcome = contacts.update_detailed(&id, &update).await;
+                            let outcome = contacts.apply(&id, *update).await;
                             (line, id, outcome)
                         });
                     }
