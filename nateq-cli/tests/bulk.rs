@@ -320,6 +320,21 @@ fn an_existing_report_is_not_overwritten_without_resume() {
 
 /// Changes the name of each contact behind the CLI's back, so that a row sent again would
 /// show: its name would go back to the row's value.
+/// Runs `update-many --resume` to completion and returns its stderr; it must exit 0.
+fn resume(emu: &Emu, input: &Path, report_path: &Path) -> String {
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--resume", "--input"])
+        .arg(input)
+        .arg("--report")
+        .arg(report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    stderr
+}
+
 fn change_behind_the_back(emu: &Emu, ids: &[String]) {
     let client = emu.client();
     emu.block_on(async {
@@ -398,16 +413,7 @@ fn resume_after_a_torn_report_applies_the_rest_and_nothing_twice() {
     let recorded_ids: Vec<String> = recorded.iter().cloned().collect();
     change_behind_the_back(&emu, &recorded_ids);
 
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--resume", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    let (_, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let stderr = resume(&emu, &input, &report_path);
     assert_eq!(
         summary(&stderr),
         "update-many: 750 done, 0 failed, 250 skipped, 0 retried"
@@ -502,16 +508,7 @@ fn ctrl_c_finishes_the_rows_in_flight_flushes_the_report_and_resume_completes() 
 
     let done_ids: Vec<String> = done.iter().cloned().collect();
     change_behind_the_back(&emu, &done_ids);
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--resume", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    let (_, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let stderr = resume(&emu, &input, &report_path);
     assert!(
         summary(&stderr).contains(&format!("{} skipped", done.len())),
         "{stderr}"
@@ -534,15 +531,6 @@ fn after_sigkill_resume_applies_the_rest_and_nothing_twice() {
     // them again (harmless, the update is idempotent), but never a recorded one.
     let done_ids: Vec<String> = done.iter().cloned().collect();
     change_behind_the_back(&emu, &done_ids);
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--resume", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    let (_, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    resume(&emu, &input, &report_path);
     assert_resumed(&emu, n, &done, &report_path);
 }

@@ -11,6 +11,14 @@ use nateq_api::types::{ContactType, UpdateContactRequest};
 use nateq_api::{ContactUpdate, Error, Problem};
 use support::{KEY, Reply, ScriptServer, client, error_envelope, json, ok_contact, response};
 
+/// The update most tests send: set `name` of `ct_1` to `x`.
+async fn update_x(client: &nateq_api::Client) -> Result<nateq_api::types::Contact, Error> {
+    client
+        .contacts()
+        .update("ct_1", ContactUpdate::new().name("x"))
+        .await
+}
+
 #[tokio::test]
 async fn generated_builder_sends_put_with_bearer_json_and_only_the_set_fields() {
     let server = ScriptServer::start(vec![ok_contact("ct_1", "Ada")]).await;
@@ -214,11 +222,7 @@ async fn two_503s_then_200_succeeds_on_the_third_attempt() {
 async fn retries_give_up_after_the_policy_and_keep_the_last_status() {
     let server = ScriptServer::start(vec![error_envelope(503, "UNAVAILABLE", "down")]).await;
     let client = client(&server.base_url(), 2);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert_eq!(server.requests().len(), 3);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(err.code(), Some("UNAVAILABLE"));
@@ -262,11 +266,7 @@ async fn a_429_that_stays_reports_retry_after() {
     )])
     .await;
     let client = client(&server.base_url(), 1);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     let Error::Api(api) = &err else {
         panic!("{err}")
     };
@@ -287,11 +287,7 @@ async fn a_400_is_tried_once_and_carries_the_envelope() {
     )])
     .await;
     let client = client(&server.base_url(), 2);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert_eq!(server.requests().len(), 1);
     let Error::Api(api) = &err else {
         panic!("{err}")
@@ -316,11 +312,7 @@ async fn a_stalled_server_hits_the_timeout_on_every_attempt() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert!(matches!(err, Error::Timeout { attempts: 2, .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(server.requests().len(), 2);
@@ -336,11 +328,7 @@ async fn the_overall_deadline_stops_retries() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -359,11 +347,7 @@ async fn an_html_502_keeps_its_status_and_shows_the_body() {
     )])
     .await;
     let client = client(&server.base_url(), 2);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert_eq!(server.requests().len(), 3, "502 is retried");
     let Error::Decode {
         status,
@@ -391,17 +375,9 @@ async fn success_false_or_missing_data_in_a_200_is_an_error() {
     ])
     .await;
     let client = client(&server.base_url(), 0);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert_eq!(err.to_string(), "200 CONFLICT: locked");
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert!(
         matches!(err, Error::Decode { ref reason, .. } if reason.contains("no `data`")),
         "{err}"
@@ -419,11 +395,7 @@ async fn truncated_json_is_a_decode_error_with_status() {
     )])
     .await;
     let client = client(&server.base_url(), 0);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert!(
         matches!(err, Error::Decode { status, .. } if status == 200),
         "{err}"
@@ -446,11 +418,7 @@ async fn wrong_content_type_unknown_fields_and_nulls_are_tolerated() {
     let server =
         ScriptServer::start(vec![response(200, "text/plain", &nulls.to_string(), &[])]).await;
     let client = client(&server.base_url(), 0);
-    let contact = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap();
+    let contact = update_x(&client).await.unwrap();
     assert_eq!(contact.id, "ct_1");
     assert_eq!(contact.name, None);
     assert_eq!(contact.tags, None);
@@ -482,11 +450,7 @@ async fn a_huge_body_is_refused_without_buffering_it() {
             .max_response_bytes(limit)
             .build()
             .unwrap();
-        let err = client
-            .contacts()
-            .update("ct_1", ContactUpdate::new().name("x"))
-            .await
-            .unwrap_err();
+        let err = update_x(&client).await.unwrap_err();
         assert!(
             matches!(err, Error::ResponseTooLarge { status, limit: l } if status == 200 && l == limit),
             "{err}"
@@ -507,11 +471,7 @@ async fn a_dropped_connection_is_retried_and_then_reported() {
 
     let server = ScriptServer::start(vec![Reply::Drop]).await;
     let client = support::client(&server.base_url(), 1);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert!(
         matches!(err, Error::Connection { attempts: 2, .. }),
         "{err}"
@@ -534,11 +494,7 @@ async fn redirects_are_not_followed_and_the_key_never_reaches_another_host() {
     )])
     .await;
     let client = client(&server.base_url(), 2);
-    let err = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await
-        .unwrap_err();
+    let err = update_x(&client).await.unwrap_err();
     assert!(
         matches!(err, Error::Redirect { ref location, .. } if location.as_deref() == Some(target.as_str())),
         "{err}"
@@ -553,10 +509,7 @@ async fn redirects_are_not_followed_and_the_key_never_reaches_another_host() {
         .http_client(http)
         .build()
         .unwrap();
-    let _ = client
-        .contacts()
-        .update("ct_1", ContactUpdate::new().name("x"))
-        .await;
+    let _ = update_x(&client).await;
     for r in elsewhere.requests() {
         assert_eq!(r.header("authorization"), None, "key sent to another host");
     }
