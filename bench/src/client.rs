@@ -69,6 +69,23 @@ struct Ctx {
     auth: HeaderValue,
 }
 
+impl Ctx {
+    /// The SDK client and a raw reqwest client, both pointed at `base`.
+    fn new(base: &str) -> anyhow::Result<Ctx> {
+        Ok(Ctx {
+            sdk: nateq_api::Client::builder()
+                .api_key(KEY)
+                .base_url(base)
+                .user_agent("nateq-bench")
+                .build()
+                .context("cannot build the SDK client")?,
+            http: raw_client()?,
+            base: base.to_string(),
+            auth: HeaderValue::from_str(&format!("Bearer {KEY}"))?,
+        })
+    }
+}
+
 /// A reqwest client with the SDK's own settings (pooling by default, nodelay, no redirects,
 /// the same connect timeout).
 pub fn raw_client() -> anyhow::Result<reqwest::Client> {
@@ -100,17 +117,7 @@ pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
         .context("cannot start the runtime")?;
     let mut runs = Runs::default();
     runtime.block_on(async {
-        let ctx = Ctx {
-            sdk: nateq_api::Client::builder()
-                .api_key(KEY)
-                .base_url(&base)
-                .user_agent("nateq-bench")
-                .build()
-                .context("cannot build the SDK client")?,
-            http: raw_client()?,
-            base: base.clone(),
-            auth: HeaderValue::from_str(&format!("Bearer {KEY}"))?,
-        };
+        let ctx = Ctx::new(&base)?;
         // Warm up: connections, allocator, caches.
         for v in Variant::ALL {
             drive(&ctx, v, plan.requests.min(2000) / 4, plan.in_flight).await?;
@@ -233,17 +240,7 @@ pub fn profile(v: Variant, count: usize, in_flight: usize) -> anyhow::Result<()>
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async {
-        let ctx = Ctx {
-            sdk: nateq_api::Client::builder()
-                .api_key(KEY)
-                .base_url(&base)
-                .user_agent("nateq-bench")
-                .build()
-                .context("cannot build the SDK client")?,
-            http: raw_client()?,
-            base: base.clone(),
-            auth: HeaderValue::from_str(&format!("Bearer {KEY}"))?,
-        };
+        let ctx = Ctx::new(&base)?;
         drive(&ctx, v, 200, in_flight).await?;
         let elapsed = drive(&ctx, v, count, in_flight).await?;
         println!(
