@@ -93,6 +93,7 @@ pub struct Shared {
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) total_timeout: Option<Duration>,
     pub(crate) max_response_bytes: usize,
+    pub(crate) rate_limit: Option<f64>,
 }
 
 impl fmt::Debug for Shared {
@@ -104,6 +105,7 @@ impl fmt::Debug for Shared {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("total_timeout", &self.total_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -136,6 +138,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     allow_insecure_http: bool,
     max_response_bytes: usize,
+    rate_limit: Option<f64>,
 }
 
 impl Default for ClientBuilder {
@@ -151,6 +154,7 @@ impl Default for ClientBuilder {
             http: None,
             allow_insecure_http: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            rate_limit: None,
         }
     }
 }
@@ -217,6 +221,14 @@ impl ClientBuilder {
     /// with [`Error::ResponseTooLarge`] without buffering them.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = limit;
+        self
+    }
+
+    /// Sends at most `per_second` requests per second from this client (all its clones and
+    /// tasks together), on top of the adaptive slow-down that 429s trigger. Off by default.
+    /// A value that is not a positive, finite number is refused by [`build`](Self::build).
+    pub fn rate_limit(mut self, per_second: f64) -> Self {
+        self.rate_limit = Some(per_second);
         self
     }
 
@@ -294,6 +306,7 @@ impl ClientBuilder {
             attempt_timeout: self.attempt_timeout,
             total_timeout: self.total_timeout,
             max_response_bytes: self.max_response_bytes,
+            rate_limit: self.rate_limit,
         };
         Ok(crate::Client {
             raw: crate::generated::Client::new_with_client(&base_url, http, Arc::new(shared)),

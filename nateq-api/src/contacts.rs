@@ -20,6 +20,9 @@ pub struct UpdateOutcome<T = Contact> {
     pub result: Result<T, Error>,
     /// Attempts made (1 when nothing was retried, 0 when the input was refused).
     pub attempts: u32,
+    /// Responses that said "slow down" during this call: a 429, or a 503 with `Retry-After`.
+    /// Each made the whole client wait; none of them counts against the retry budget.
+    pub throttled: u32,
 }
 
 impl Contacts<'_> {
@@ -81,6 +84,7 @@ impl Contacts<'_> {
             Err(e) => UpdateOutcome {
                 result: Err(Error::Validation(e)),
                 attempts: 0,
+                throttled: 0,
             },
         }
     }

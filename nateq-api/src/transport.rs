@@ -101,6 +101,7 @@ impl crate::Client {
                 return UpdateOutcome {
                     result: Err(Error::Config(format!("cannot serialize the request: {e}"))),
                     attempts: 0,
+                    throttled: 0,
                 };
             }
         };
@@ -127,7 +128,11 @@ impl crate::Client {
                 limit: shared.max_response_bytes,
             }),
         };
-        UpdateOutcome { result, attempts }
+        UpdateOutcome {
+            result,
+            attempts,
+            throttled: 0,
+        }
     }
 
     /// One attempt: send, read the body up to the cap, classify; all of it within `budget`.

@@ -122,7 +122,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                 rx.close();
             }
             Some((line, id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
-                let nateq_api::UpdateOutcome { result, attempts } = outcome;
+                let nateq_api::UpdateOutcome { result, attempts, .. } = outcome;
                 if attempts > 1 {
                     summary.retried += 1;
                 }
