@@ -93,7 +93,7 @@ pub struct Shared {
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) total_timeout: Option<Duration>,
     pub(crate) max_response_bytes: usize,
-    pub(crate) rate_limit: Option<f64>,
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl fmt::Debug for Shared {
@@ -105,7 +105,7 @@ impl fmt::Debug for Shared {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("total_timeout", &self.total_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
-            .field("rate_limit", &self.rate_limit)
+            .field("throttle", &self.throttle)
             .finish()
     }
 }
@@ -184,7 +184,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Overall deadline for one call, retries and backoff included (default 120 s).
+    /// Overall deadline for one call (default 120 s): waiting for the client's throttle,
+    /// every attempt, and the backoff and `Retry-After` pauses between them. A call that is
+    /// still throttled when it passes ends with the last response's error (or
+    /// [`Error::Timeout`] when nothing could be sent). For bulk jobs against a rate-limited API
+    /// make it longer, e.g. 10 minutes.
     pub fn total_timeout(mut self, timeout: Duration) -> Self {
         self.total_timeout = Some(timeout);
         self
@@ -279,6 +283,13 @@ impl ClientBuilder {
                 "base URL {base_url:?} must not have a query or fragment"
             )));
         }
+        if let Some(rate) = self.rate_limit
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(Error::Config(format!(
+                "rate limit {rate} is not a positive number of requests per second"
+            )));
+        }
         let mut auth =
             HeaderValue::try_from(format!("Bearer {}", key.expose_secret())).map_err(|_| {
                 Error::Config("the API key contains characters not allowed in a header".into())
@@ -306,7 +317,7 @@ impl ClientBuilder {
             attempt_timeout: self.attempt_timeout,
             total_timeout: self.total_timeout,
             max_response_bytes: self.max_response_bytes,
-            rate_limit: self.rate_limit,
+            throttle: crate::throttle::Throttle::new(self.rate_limit),
         };
         Ok(crate::Client {
             raw: crate::generated::Client::new_with_client(&base_url, http, Arc::new(shared)),

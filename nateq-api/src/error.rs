@@ -216,6 +216,11 @@ pub enum Problem {
         /// Index, in chars, of the first control character.
         index: usize,
     },
+    /// Contains `\` (at this char index), which URL parsing turns into a path separator.
+    Backslash {
+        /// Index, in chars, of the first `\`.
+        index: usize,
+    },
     /// Rejected by the generated type for another reason.
     Other(String),
 }
@@ -234,6 +239,9 @@ impl fmt::Display for ValidationError {
             Problem::DotSegment => write!(f, "`.` and `..` are not contact ids"),
             Problem::ControlCharacter { index } => {
                 write!(f, "control character at position {index}")
+            }
+            Problem::Backslash { index } => {
+                write!(f, "`\\` at position {index} cannot be sent in a URL path")
             }
             Problem::Other(reason) => write!(f, "{reason}"),
         }

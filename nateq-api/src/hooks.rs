@@ -1,16 +1,76 @@
-//! `ClientHooks` for the generated client, so that `client.update_contact()...send()` gets the
-//! same auth, path check, retries, deadlines and tracing as `client.contacts().update(..)`.
+//! The one request path: `ClientHooks` for the generated client. The generated operation
+//! builds every request (path, method, headers, body from `openapi.yaml`); these hooks add
+//! what cuts across it, for [`Client::contacts`](crate::Client::contacts) and
+//! [`Client::update_contact`](crate::Client::update_contact) alike:
+//!
+//! - `pre`: refuses a path that is not `{base}/contacts/<one segment>`, adds the key (only for
+//!   the base URL's origin), waits for the client's throttle, and starts the overall deadline.
+//! - `exec`: attempts with the retry policy and the per-attempt timeout, reads each body up to
+//!   the size cap, pauses the whole client on a 429 (or a 503 with `Retry-After`), and traces
+//!   each attempt. A body over the cap is handed on as a body that fails to read.
+//!
+//! What a `reqwest::Error` cannot say (attempts, throttled responses, a body over the cap, the
+//! final status of an unreadable payload) is written to the call's [`CallFacts`] when the
+//! caller set them up (the concise API does).
 
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, Error, OperationInfo};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use tracing::Instrument;
 
-use crate::transport::{Step, attempt_span, error_chain, record_duration, with_retries};
+use crate::config::Shared;
+use crate::retry::{is_retryable_status, retry_after};
 
-type Shared = std::sync::Arc<crate::config::Shared>;
+type SharedArc = std::sync::Arc<Shared>;
 
-impl ClientHooks<Shared> for crate::generated::Client {
+tokio::task_local! {
+    /// The facts of the call in progress, when its caller wants them.
+    pub(crate) static CALL: RefCell<CallFacts>;
+}
+
+/// What happened during one call, beyond its result.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CallFacts {
+    /// Attempts sent.
+    pub(crate) attempts: u32,
+    /// Responses that were a 429, or a 503 with `Retry-After`.
+    pub(crate) throttled: u32,
+    /// The overall deadline passed while the call waited to be sent.
+    pub(crate) deadline_before_send: bool,
+    /// The last response's status, `Content-Type` and request id.
+    pub(crate) last: Option<LastResponse>,
+    /// The last response's body was over this cap (and was not read).
+    pub(crate) too_large: Option<usize>,
+}
+
+/// The parts of the last response that errors report.
+#[derive(Debug, Clone)]
+pub(crate) struct LastResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: Option<String>,
+    pub(crate) request_id: Option<String>,
+}
+
+fn record(update: impl FnOnce(&mut CallFacts)) {
+    let _ = CALL.try_with(|facts| update(&mut facts.borrow_mut()));
+}
+
+/// The body of a response that exceeded the cap: reading it fails with this error.
+#[derive(Debug, thiserror::Error)]
+#[error("response body exceeds the {limit}-byte limit")]
+pub(crate) struct BodyTooLarge {
+    limit: usize,
+}
+
+impl ClientHooks<SharedArc> for crate::generated::Client {
     /// Adds the key (only for the base URL's origin) and refuses a request whose path is not
-    /// `{base}/contacts/<one segment>`: the URL parser turns ids such as `.` or `..` into
-    /// other endpoints, and such a request must never be sent.
+    /// `{base}/contacts/<one segment>`: the URL parser turns ids such as `.`, `..` or `a\b`
+    /// into other endpoints, and such a request must never be sent. Then waits for the
+    /// client's throttle; the remaining overall deadline travels as the request's timeout.
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
@@ -30,72 +90,274 @@ impl ClientHooks<Shared> for crate::generated::Client {
                 "the contact id does not form one path segment (request path {path:?})"
             )));
         }
-        if request.url().origin() == self.inner.origin {
+        let shared = &*self.inner;
+        if request.url().origin() == shared.origin {
             request
                 .headers_mut()
-                .insert(reqwest::header::AUTHORIZATION, self.inner.auth.clone());
+                .insert(reqwest::header::AUTHORIZATION, shared.auth.clone());
         }
+        let deadline = shared.total_timeout.map(|t| Instant::now() + t);
+        if shared.throttle.acquire(deadline).await.is_err() {
+            record(|f| f.deadline_before_send = true);
+            return Err(Error::Custom(format!(
+                "the overall deadline of {:?} passed while the client was throttled; nothing was sent",
+                shared.total_timeout.unwrap_or_default()
+            )));
+        }
+        *request.timeout_mut() = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         Ok(())
     }
 
-    /// Sends with the client's retry policy and deadlines. The response body is read by the
-    /// generated code, so its size is not capped on this path; use `contacts().update(..)` for that.
+    /// Sends with the client's retry policy and deadlines (see the module docs).
     async fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &*self.inner;
-        let operation = info.operation_id;
+        let started = Instant::now();
+        let deadline = request.timeout().map(|t| started + *t);
         if request.try_clone().is_none() {
             // A streaming body cannot be replayed: send it once, without retries.
-            return self.client.execute(request).await;
+            record(|f| f.attempts = 1);
+            let result = self.client.execute(request).await;
+            shared.throttle.attempt_ended();
+            return result;
         }
-        let (outcome, _attempts) = with_retries(shared, |n, budget| {
-            let attempt = request.try_clone();
-            let client = self.client.clone();
-            let span = attempt_span(operation, n);
-            tracing::Instrument::instrument(
-                async move {
-                    let Some(mut attempt) = attempt else {
-                        return Step::Done(None);
-                    };
-                    if let Some(budget) = budget {
-                        *attempt.timeout_mut() = Some(budget);
-                    }
-                    let started = std::time::Instant::now();
-                    let result = client.execute(attempt).await;
-                    record_duration(started);
-                    match result {
-                        Ok(response) => {
-                            let status = response.status();
-                            tracing::Span::current().record("status", status.as_u16());
-                            if crate::retry::is_retryable_status(status) {
-                                Step::Retry {
-                                    retry_after: crate::retry::retry_after(response.headers()),
-                                    outcome: Some(Ok(response)),
-                                }
-                            } else {
-                                Step::Done(Some(Ok(response)))
-                            }
+        let mut attempts = 0u32;
+        let mut retries = 0u32;
+        let mut throttled = 0u32;
+        let result = loop {
+            attempts += 1;
+            let mut attempt = match request.try_clone() {
+                Some(attempt) => attempt,
+                None => break self.client.execute(request).await,
+            };
+            *attempt.timeout_mut() = match (shared.attempt_timeout, deadline) {
+                (a, None) => a,
+                (None, Some(d)) => Some(d.saturating_duration_since(Instant::now())),
+                (Some(a), Some(d)) => Some(a.min(d.saturating_duration_since(Instant::now()))),
+            };
+            let span = attempt_span(info.operation_id, attempts);
+            let sent = self.attempt(attempt, shared).instrument(span).await;
+            let wait = match &sent {
+                Sent::Response(response) => {
+                    let status = response.status();
+                    let after = retry_after(response.headers());
+                    let throttle = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status == 503 && after.is_some());
+                    shared.throttle.observe(response.headers(), throttle);
+                    if throttle {
+                        throttled += 1;
+                        let wait = after.unwrap_or_else(|| shared.retry.delay(throttled, None));
+                        if wait > shared.retry.max_retry_after {
+                            tracing::debug!(
+                                wait_s = wait.as_secs(),
+                                "Retry-After exceeds the cap, not retrying"
+                            );
+                            None
+                        } else {
+                            let until = shared.throttle.throttled(wait);
+                            // The pause is waited for by the throttle, not here.
+                            deadline
+                                .is_none_or(|d| until <= d)
+                                .then_some(Duration::ZERO)
                         }
-                        Err(e) => {
-                            tracing::debug!(error = %error_chain(&e), "attempt failed");
-                            Step::Retry {
-                                outcome: Some(Err(e)),
-                                retry_after: None,
-                            }
-                        }
+                    } else if is_retryable_status(status) && retries < shared.retry.max_retries {
+                        retries += 1;
+                        Some(shared.retry.delay(retries, after))
+                    } else {
+                        None
                     }
-                },
-                span,
-            )
-        })
-        .await;
-        match outcome {
-            Some(result) => result,
-            // Not reached: the body was checked to be replayable above.
-            None => self.client.execute(request).await,
+                }
+                Sent::Failed(_) if retries < shared.retry.max_retries => {
+                    shared.throttle.attempt_ended();
+                    retries += 1;
+                    Some(shared.retry.delay(retries, None))
+                }
+                Sent::Failed(_) => {
+                    shared.throttle.attempt_ended();
+                    None
+                }
+                Sent::TooLarge(_) => {
+                    shared.throttle.attempt_ended();
+                    None
+                }
+            };
+            let Some(wait) = wait else {
+                break sent.into_result();
+            };
+            if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                tracing::debug!(attempt = attempts, "overall deadline reached, not retrying");
+                break sent.into_result();
+            }
+            tracing::debug!(
+                attempt = attempts,
+                delay_ms = wait.as_millis() as u64,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+            if shared.throttle.acquire(deadline).await.is_err() {
+                tracing::debug!(
+                    attempt = attempts,
+                    "overall deadline reached while throttled"
+                );
+                break sent.into_result();
+            }
+        };
+        record(|f| {
+            f.attempts = attempts;
+            f.throttled = throttled;
+        });
+        result
+    }
+}
+
+/// One attempt's outcome.
+enum Sent {
+    /// A complete response, its body read (within the cap).
+    Response(reqwest::Response),
+    /// No complete response: connection error, timeout, dropped mid-body.
+    Failed(reqwest::Error),
+    /// The body was over the cap: a response whose body fails to read.
+    TooLarge(reqwest::Response),
+}
+
+impl Sent {
+    fn into_result(self) -> reqwest::Result<reqwest::Response> {
+        match self {
+            Sent::Response(r) | Sent::TooLarge(r) => Ok(r),
+            Sent::Failed(e) => Err(e),
         }
     }
+}
+
+impl crate::generated::Client {
+    /// Sends one attempt and reads its body up to the cap, all within the request's timeout.
+    async fn attempt(&self, request: reqwest::Request, shared: &Shared) -> Sent {
+        let started = Instant::now();
+        let mut response = match self.client.execute(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                record_duration(started);
+                tracing::debug!(error = %error_chain(&e), "attempt failed");
+                return Sent::Failed(e);
+            }
+        };
+        let status = response.status();
+        let version = response.version();
+        let headers = std::mem::take(response.headers_mut());
+        let span = tracing::Span::current();
+        span.record("status", status.as_u16());
+        let request_id = request_id(&headers).map(str::to_string);
+        if let Some(id) = &request_id {
+            span.record("request_id", id.as_str());
+        }
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = read_capped(response, shared.max_response_bytes).await;
+        record_duration(started);
+        let too_large = matches!(body, Err(ReadError::TooLarge));
+        record(|f| {
+            f.last = Some(LastResponse {
+                status,
+                content_type,
+                request_id,
+            });
+            f.too_large = too_large.then_some(shared.max_response_bytes);
+        });
+        let body = match body {
+            Ok(body) => reqwest::Body::from(body),
+            Err(ReadError::TooLarge) => {
+                let limit = shared.max_response_bytes;
+                reqwest::Body::wrap_stream(futures::stream::once(async move {
+                    Err::<Bytes, _>(BodyTooLarge { limit })
+                }))
+            }
+            Err(ReadError::Transport(e)) => {
+                tracing::debug!(error = %error_chain(&e), "attempt failed");
+                return Sent::Failed(e);
+            }
+        };
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.version_mut() = version;
+        *rebuilt.headers_mut() = headers;
+        let response = reqwest::Response::from(rebuilt);
+        if too_large {
+            Sent::TooLarge(response)
+        } else {
+            Sent::Response(response)
+        }
+    }
+}
+
+/// A span for one attempt; the key is never recorded.
+fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
+    tracing::debug_span!(
+        "nateq.request",
+        operation,
+        attempt,
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+    )
+}
+
+fn record_duration(started: Instant) {
+    let span = tracing::Span::current();
+    span.record("duration_ms", started.elapsed().as_millis() as u64);
+    tracing::debug!("attempt finished");
+}
+
+/// `e` and its sources, joined with `: `.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-request-id")?.to_str().ok()
+}
+
+enum ReadError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads the body chunk by chunk, refusing to hold more than `limit` bytes. A body that
+/// arrives in one chunk (the usual case for an envelope) is returned without a copy.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
+    let content_length = response.content_length();
+    if content_length.is_some_and(|len| len > limit as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let Some(first) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(ReadError::TooLarge);
+    }
+    let Some(second) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(first);
+    };
+    let mut body = BytesMut::with_capacity(content_length.map_or(8 * 1024, |len| len as usize));
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if body.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(ReadError::Transport)?;
+    }
+    Ok(body.freeze())
 }

@@ -16,18 +16,21 @@ mod generated {
 
 mod config;
 mod contacts;
+mod decode;
 mod error;
 mod hooks;
 mod retry;
-mod transport;
+mod throttle;
+mod update;
 
 pub use config::{
     ApiKey, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, ENV_API_KEY, ENV_BASE_URL,
     KeyEnvironment,
 };
-pub use contacts::{ContactId, ContactUpdate, Contacts, UpdateOutcome};
+pub use contacts::{Contacts, UpdateOutcome};
 pub use error::{ApiError, Error, Problem, ValidationError};
 pub use retry::RetryPolicy;
+pub use update::{ContactId, ContactUpdate};
 
 /// The generated request and response types, one per schema in `openapi.yaml`.
 pub use generated::types;
@@ -67,13 +70,14 @@ impl Client {
         ClientBuilder::default().from_env().build()
     }
 
-    /// Contact operations, e.g. `client.contacts().update(id, &update)`.
+    /// Contact operations, e.g. `client.contacts().update(id, update)`.
     pub fn contacts(&self) -> Contacts<'_> {
         Contacts { client: self }
     }
 
-    /// The generated builder for `PUT /contacts/{id}`: it goes through the same auth, retries
-    /// and tracing, and returns the generated types and error.
+    /// The generated builder for `PUT /contacts/{id}`: the same request path as
+    /// [`Client::contacts`] (auth, throttling, retries, deadlines, the response size cap,
+    /// tracing), returning the generated types and error.
     pub fn update_contact(&self) -> builder::UpdateContact<'_> {
         self.raw.update_contact()
     }

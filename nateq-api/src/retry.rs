@@ -12,8 +12,14 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// How the client retries transient failures.
 ///
 /// The default makes 3 attempts (2 retries) with exponential backoff and full jitter
-/// (0.5 s base, 8 s cap), honours `Retry-After` up to 60 s, and retries only connection
-/// errors, timeouts and the statuses 408, 429, 500, 502, 503 and 504.
+/// (0.5 s base, 8 s cap), and retries only connection errors, timeouts and the statuses 408,
+/// 429, 500, 502, 503 and 504.
+///
+/// Throttling is not failure: a 429, or a 503 with `Retry-After`, pauses the whole client for
+/// the full `Retry-After` (up to [`max_retry_after`](Self::max_retry_after), 300 s by default)
+/// and is retried without using up a retry, until the call's overall deadline. A
+/// `Retry-After` longer than the cap, or one that ends after the deadline, ends the call with
+/// that response's error instead of retrying early.
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,10 +34,10 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    max_retries: u32,
+    pub(crate) max_retries: u32,
     base_delay: Duration,
     max_delay: Duration,
-    max_retry_after: Duration,
+    pub(crate) max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -40,7 +46,7 @@ impl Default for RetryPolicy {
             max_retries: 2,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(300),
         }
     }
 }
@@ -69,7 +75,9 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest `Retry-After` the client waits for; longer values are capped to it.
+    /// The longest `Retry-After` the client waits for (default 300 s). A throttled response
+    /// asking for longer ends the call with its error: retrying earlier would only be refused
+    /// again. Other retried responses have their `Retry-After` capped to it.
     pub fn max_retry_after(mut self, delay: Duration) -> Self {
         self.max_retry_after = delay;
         self

@@ -100,7 +100,6 @@ async fn adversarial_ids_reach_exactly_one_path_segment() {
         "...",
         "a%2Fb",
         "~user",
-        "\\x",
     ];
     let server = ScriptServer::start(vec![ok_contact("x", "x")]).await;
     let client = client(&server.base_url(), 0);
@@ -127,7 +126,7 @@ async fn adversarial_ids_reach_exactly_one_path_segment() {
 async fn ids_that_would_change_the_endpoint_are_refused_before_sending() {
     let server = ScriptServer::start(vec![ok_contact("x", "x")]).await;
     let client = client(&server.base_url(), 0);
-    for id in ["", ".", "..", "a\u{0}b", "tab\there"] {
+    for id in ["", ".", "..", "a\u{0}b", "tab\there", "a\\b"] {
         let err = client
             .contacts()
             .update(id, ContactUpdate::new().name("x"))
@@ -139,7 +138,7 @@ async fn ids_that_would_change_the_endpoint_are_refused_before_sending() {
         assert_eq!(v.field, "id");
     }
     // The generated builder path is guarded too (by the `pre` hook).
-    for id in [".", ".."] {
+    for id in [".", "..", "a\\b"] {
         let err = client
             .update_contact()
             .id(id)
@@ -257,7 +256,7 @@ async fn retry_after_is_honoured() {
 }
 
 #[tokio::test]
-async fn a_429_that_stays_reports_retry_after() {
+async fn a_429_that_stays_is_retried_until_the_deadline_without_using_retries() {
     let server = ScriptServer::start(vec![response(
         429,
         "application/json",
@@ -265,8 +264,20 @@ async fn a_429_that_stays_reports_retry_after() {
         &[("retry-after", "0"), ("x-request-id", "req_42")],
     )])
     .await;
-    let client = client(&server.base_url(), 1);
-    let err = update_x(&client).await.unwrap_err();
+    let client = support::builder(&server.base_url())
+        .total_timeout(Duration::from_millis(600))
+        .retry_policy(nateq_api::RetryPolicy::default().max_retries(1))
+        .build()
+        .unwrap();
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    // One retry allowed, yet throttling alone never uses it up: only the deadline ends it.
+    assert!(outcome.attempts > 2, "{} attempts", outcome.attempts);
+    assert_eq!(outcome.throttled, outcome.attempts);
+    assert_eq!(server.requests().len() as u32, outcome.attempts);
+    let err = outcome.result.unwrap_err();
     let Error::Api(api) = &err else {
         panic!("{err}")
     };
@@ -276,6 +287,31 @@ async fn a_429_that_stays_reports_retry_after() {
         err.to_string(),
         "429 RATE_LIMITED: slow down (request id req_42)"
     );
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_cap_ends_the_call_instead_of_retrying_early() {
+    let server = ScriptServer::start(vec![response(
+        429,
+        "application/json",
+        r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
+        &[("retry-after", "600")],
+    )])
+    .await;
+    let client = support::builder(&server.base_url())
+        .retry_policy(nateq_api::RetryPolicy::default().max_retry_after(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!((outcome.attempts, outcome.throttled), (1, 1));
+    let err = outcome.result.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -659,4 +695,38 @@ fn from_env_reads_key_and_base_url() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "from_env without a key must fail");
+}
+
+#[tokio::test]
+async fn both_entry_points_send_the_path_method_and_api_version_of_the_spec() {
+    let spec: openapiv3::OpenAPI =
+        serde_yaml::from_str(include_str!("../../openapi.yaml")).unwrap();
+    let mut operations = spec.operations();
+    let (template, method, operation) = operations.next().unwrap();
+    assert!(operations.next().is_none(), "one operation expected");
+    assert_eq!(operation.operation_id.as_deref(), Some("updateContact"));
+    let expected_path = format!("/api/v1{}", template.replace("{id}", "ct%201"));
+    let server = ScriptServer::start(vec![ok_contact("ct 1", "Ada")]).await;
+    let client = client(&server.base_url(), 0);
+    client
+        .contacts()
+        .update("ct 1", ContactUpdate::new().name("Ada"))
+        .await
+        .unwrap();
+    client
+        .update_contact()
+        .id("ct 1")
+        .body(ContactUpdate::new().name("Ada").into_request().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        assert_eq!(r.method, method.to_uppercase());
+        assert_eq!(r.path, expected_path);
+        assert_eq!(r.header("api-version"), Some(spec.info.version.as_str()));
+        assert_eq!(r.header("accept"), Some("application/json"));
+        assert_eq!(r.json(), serde_json::json!({"name": "Ada"}));
+    }
 }

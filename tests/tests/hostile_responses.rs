@@ -1,5 +1,6 @@
-//! Hostile responses, table-driven, through both `update` and `apply`: every shape a server, a proxy or a broken network can
-//! answer with (status x content type x body, slow drips, wrong `Content-Length`, redirects
+//! Hostile responses, table-driven, through both entry points (the concise `update`/`apply` and
+//! the generated builder's `send()`, which share one request path): every shape a server, a
+//! proxy or a broken network can answer with (status x content type x body, slow drips, wrong `Content-Length`, redirects
 //! to another host). Each must end as a documented success or error, never a panic, with the
 //! status kept whenever there was one, memory bounded by the response cap, and the key never
 //! sent to another host.
@@ -48,6 +49,86 @@ fn classify<T>(result: &Result<T, Error>) -> Expect {
         Err(Error::Timeout { .. }) => Expect::Timeout,
         Err(Error::Connection { .. }) => Expect::Connection,
         Err(other) => panic!("undocumented outcome {other:?}"),
+    }
+}
+
+/// The same classes for the generated builder's result.
+async fn classify_raw(
+    result: Result<
+        progenitor_client::ResponseValue<nateq_api::types::UpdateContactResponse>,
+        progenitor_client::Error<nateq_api::types::ErrorResponse>,
+    >,
+) -> Expect {
+    use progenitor_client::Error as Raw;
+    fn code(e: Option<nateq_api::types::ApiError>) -> Option<&'static str> {
+        let code = e.and_then(|e| e.code)?;
+        [
+            "NOT_FOUND",
+            "INSUFFICIENT_SCOPE",
+            "VALIDATION_ERROR",
+            "RATE_LIMITED",
+            "UNAUTHORIZED",
+            "INTERNAL",
+            "TEAPOT",
+            "CONFLICT",
+        ]
+        .into_iter()
+        .find(|c| *c == code)
+    }
+    fn transport(e: &reqwest::Error) -> Expect {
+        let mut source: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = source {
+            if s.to_string().contains("byte limit") {
+                return Expect::TooLarge(e.status().map_or(0, |s| s.as_u16()));
+            }
+            source = s.source();
+        }
+        if e.is_timeout() {
+            Expect::Timeout
+        } else {
+            Expect::Connection
+        }
+    }
+    match result {
+        Ok(value) => {
+            let status = value.status().as_u16();
+            let envelope = value.into_inner();
+            match (envelope.success, envelope.data) {
+                (false, _) => Expect::Api(status, code(envelope.error)),
+                (true, Some(_)) => Expect::Ok,
+                (true, None) => Expect::Decode(status),
+            }
+        }
+        Err(Raw::ErrorResponse(value)) => {
+            Expect::Api(value.status().as_u16(), code(value.into_inner().error))
+        }
+        Err(Raw::UnexpectedResponse(response)) => {
+            let status = response.status();
+            if status.is_redirection() {
+                return Expect::Redirect(status.as_u16());
+            }
+            match response.bytes().await {
+                Ok(body) => {
+                    match serde_json::from_slice::<nateq_api::types::ErrorResponse>(&body) {
+                        Ok(envelope) => Expect::Api(status.as_u16(), code(envelope.error)),
+                        Err(_) => Expect::Decode(status.as_u16()),
+                    }
+                }
+                Err(e) => transport(&e),
+            }
+        }
+        // The generated error carries no status: 0 stands for "some status".
+        Err(Raw::InvalidResponsePayload(..)) => Expect::Decode(0),
+        Err(Raw::CommunicationError(e) | Raw::ResponseBodyError(e)) => transport(&e),
+        Err(other) => panic!("undocumented builder outcome {other:?}"),
+    }
+}
+
+/// Whether the builder's class matches the concise API's (whose statuses are always known).
+fn same_class(builder: Expect, concise: Expect) -> bool {
+    match (builder, concise) {
+        (Expect::Decode(0), Expect::Decode(_)) | (Expect::TooLarge(0), Expect::TooLarge(_)) => true,
+        (b, c) => b == c,
     }
 }
 
@@ -122,20 +203,27 @@ async fn every_hostile_response_ends_as_a_documented_outcome() {
     assert!(cases.len() >= 25);
     let mut failures = Vec::new();
     for (name, reply, expect) in cases {
+        let throttled = matches!(expect, Expect::Api(429, _));
         let server = ScriptServer::start(vec![reply]).await;
-        let client = support::builder(&server.base_url())
-            .timeout(Duration::from_secs(1))
-            .retry_policy(nateq_api::RetryPolicy::none())
-            .max_response_bytes(CAP)
-            .build()
-            .unwrap();
-        let result = client
+        // One client per entry point: a throttled client slows down as a whole, and each entry
+        // point must meet the case afresh.
+        let fresh = || {
+            support::builder(&server.base_url())
+                .timeout(Duration::from_secs(1))
+                // A 429 is retried until the deadline whatever the retry policy: keep it short.
+                .total_timeout(Duration::from_millis(1500))
+                .retry_policy(nateq_api::RetryPolicy::none())
+                .max_response_bytes(CAP)
+                .build()
+                .unwrap()
+        };
+        let result = fresh()
             .contacts()
             .update("ct_1", ContactUpdate::new().name("Ada"))
             .await;
         let got = classify(&result);
-        // `apply` skips decoding the contact but must end the same way.
-        let applied = client
+        // `apply` must end the same way.
+        let applied = fresh()
             .contacts()
             .apply("ct_1", ContactUpdate::new().name("Ada"))
             .await;
@@ -143,6 +231,20 @@ async fn every_hostile_response_ends_as_a_documented_outcome() {
         if got_applied != got {
             failures.push(format!(
                 "{name}: update gave {got:?} but apply gave {got_applied:?}"
+            ));
+        }
+        // The generated builder goes through the same path and must end the same way too.
+        let sent_before = server.requests().len();
+        let built = fresh()
+            .update_contact()
+            .id("ct_1")
+            .body(ContactUpdate::new().name("Ada").into_request().unwrap())
+            .send()
+            .await;
+        let got_built = classify_raw(built).await;
+        if !same_class(got_built, got) {
+            failures.push(format!(
+                "{name}: update gave {got:?} but the builder gave {got_built:?}"
             ));
         }
         if got != expect {
@@ -174,7 +276,20 @@ async fn every_hostile_response_ends_as_a_documented_outcome() {
                 );
             }
         }
-        assert_eq!(server.requests().len(), 2, "{name}: retries were off");
+        let sent = server.requests().len();
+        if throttled {
+            // Throttling is retried (until the deadline) on both entry points alike.
+            assert!(
+                applied.attempts > 1 && applied.throttled == applied.attempts,
+                "{name}: {applied:?}"
+            );
+            assert!(
+                sent - sent_before > 1,
+                "{name}: the builder did not retry the 429"
+            );
+        } else {
+            assert_eq!(sent, 3, "{name}: retries were off");
+        }
     }
     assert!(
         elsewhere.requests().is_empty(),
