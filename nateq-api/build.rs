@@ -1,67 +1,89 @@
-//! Generates the client from `openapi.yaml` with the shared generator (nateq-codegen).
+//! Generates the client and the field tables from `openapi.yaml` with the shared generator
+//! (nateq-codegen).
 //!
 //! In the workspace (feature `codegen`, which the workspace's crates turn on) the spec sits
-//! beside the crate (`../openapi.yaml`) and every edit to it regenerates the client. Without
-//! the feature, or in a packaged crate that has no spec beside it, the client is the committed
-//! snapshot `generated/client.rs`, which `cargo xtask codegen --check` keeps equal to what the
-//! spec generates: consumers never compile the generator.
+//! beside the crate (`../openapi.yaml`) and every edit to it regenerates both. Without the
+//! feature, or in a packaged crate that has no spec beside it, they are the committed snapshot
+//! `generated/`, which `cargo xtask codegen --check` keeps equal to what the spec generates:
+//! consumers never compile the generator.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The generated files, as named in `generated/` and in `OUT_DIR`.
+const FILES: [&str; 2] = ["client.rs", "fields.rs"];
 
 fn main() -> ExitCode {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
-    let spec = manifest_dir.join("../openapi.yaml");
-    let snapshot = manifest_dir.join("generated/client.rs");
     println!("cargo::rerun-if-changed=build.rs");
 
-    let code = if let Some(generated) = generate(&spec, &manifest_dir) {
-        match generated {
-            Ok(code) => code,
+    let files = match generate(&manifest_dir) {
+        Some(Ok(files)) => files,
+        Some(Err(e)) => {
+            // One line naming the file and the problem, not a panic backtrace.
+            println!("cargo::error={e}");
+            return ExitCode::FAILURE;
+        }
+        None => match snapshot(&manifest_dir) {
+            Ok(files) => files,
             Err(e) => {
-                // One line naming the file and the problem, not a panic backtrace.
                 println!("cargo::error={e}");
                 return ExitCode::FAILURE;
             }
-        }
-    } else {
-        println!("cargo::rerun-if-changed={}", snapshot.display());
-        match std::fs::read_to_string(&snapshot) {
-            Ok(code) => code,
-            Err(e) => {
-                println!(
-                    "cargo::error=neither ../openapi.yaml nor the snapshot {} can be read: {e}",
-                    snapshot.display()
-                );
-                return ExitCode::FAILURE;
-            }
-        }
+        },
     };
-    if let Err(e) = std::fs::write(out_dir.join("client.rs"), code) {
-        println!("cargo::error=cannot write the generated client to OUT_DIR: {e}");
-        return ExitCode::FAILURE;
+    for (name, code) in files {
+        if let Err(e) = std::fs::write(out_dir.join(&name), code) {
+            println!("cargo::error=cannot write the generated {name} to OUT_DIR: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }
 
-/// The client generated from the spec, when the `codegen` feature is on and the spec is there.
+type Files = Vec<(String, String)>;
+
+/// The committed snapshot.
+fn snapshot(manifest_dir: &Path) -> Result<Files, String> {
+    FILES
+        .iter()
+        .map(|name| {
+            let path = manifest_dir.join("generated").join(name);
+            println!("cargo::rerun-if-changed={}", path.display());
+            std::fs::read_to_string(&path)
+                .map(|code| (name.to_string(), code))
+                .map_err(|e| {
+                    format!(
+                        "neither ../openapi.yaml nor the snapshot {} can be read: {e}",
+                        path.display()
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The files generated from the spec, when the `codegen` feature is on and the spec is there.
 #[cfg(feature = "codegen")]
-fn generate(
-    spec: &std::path::Path,
-    manifest_dir: &std::path::Path,
-) -> Option<Result<String, String>> {
+fn generate(manifest_dir: &Path) -> Option<Result<Files, String>> {
+    let spec = manifest_dir.join("../openapi.yaml");
     if !(spec.is_file() && manifest_dir.join("../Cargo.toml").is_file()) {
         return None;
     }
     println!("cargo::rerun-if-changed={}", spec.display());
-    Some(nateq_codegen::generate_file(spec).map_err(|e| e.to_string()))
+    Some(
+        nateq_codegen::generate_file(&spec)
+            .map(|files| {
+                files
+                    .into_iter()
+                    .map(|(name, code)| (name.to_string(), code))
+                    .collect()
+            })
+            .map_err(|e| e.to_string()),
+    )
 }
 
 #[cfg(not(feature = "codegen"))]
-fn generate(
-    _spec: &std::path::Path,
-    _manifest_dir: &std::path::Path,
-) -> Option<Result<String, String>> {
+fn generate(_manifest_dir: &Path) -> Option<Result<Files, String>> {
     None
 }

@@ -414,7 +414,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///`UpdateContactId`
+    ///One URL path segment: `.`, `..`, control characters and `\` (which URL parsing turns into `/`) cannot be sent, so the pattern refuses them before any request is built.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateContactId(::std::string::String);
@@ -436,6 +436,17 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new("^(?!\\.{1,2}$)[^\\\\\\x00-\\x1f\\x7f-\\x9f]+$")
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^(?!\\.{1,2}$)[^\\\\\\x00-\\x1f\\x7f-\\x9f]+$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }

@@ -84,11 +84,13 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
         let segment = path
             .strip_prefix(base_path)
             .and_then(|p| p.strip_prefix("/contacts/"));
-        let one_segment = segment.is_some_and(|s| !s.is_empty() && !s.contains('/'));
-        if info.operation_id == "update_contact" && !one_segment {
-            return Err(Error::InvalidRequest(format!(
-                "the contact id does not form one path segment (request path {path:?})"
-            )));
+        if info.operation_id == "update_contact" {
+            let one_segment = segment.is_some_and(|s| !s.is_empty() && !s.contains('/'));
+            if !one_segment {
+                return Err(Error::InvalidRequest(format!(
+                    "the contact id does not form one path segment (request path {path:?})"
+                )));
+            }
         }
         let shared = &*self.inner;
         if request.url().origin() == shared.origin {

@@ -14,10 +14,17 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
+/// The generated field table and `ContactUpdate` (see [`fields`]).
+#[allow(missing_debug_implementations, clippy::all, rust_2018_idioms)]
+mod generated_fields {
+    include!(concat!(env!("OUT_DIR"), "/fields.rs"));
+}
+
 mod config;
 mod contacts;
 mod decode;
 mod error;
+pub mod fields;
 mod hooks;
 mod retry;
 mod throttle;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
 
+pub mod fields;
 pub mod summary;
 
 /// The first lines of every generated file: what it is and how to regenerate it.
@@ -47,6 +48,14 @@ pub enum Error {
         path: PathBuf,
         /// progenitor's error.
         source: progenitor::Error,
+    },
+    /// The request schema has a property the field tables cannot describe yet.
+    #[error("{path}: cannot generate the field tables: {reason}")]
+    Fields {
+        /// The spec file.
+        path: PathBuf,
+        /// Which property, and why.
+        reason: String,
     },
     /// progenitor produced tokens that do not parse as a Rust file (a generator bug).
     #[error("{path}: generated code does not parse: {source}")]
@@ -106,13 +115,22 @@ pub fn generate(text: &str, path: &Path) -> Result<String, Error> {
     Ok(format!("{HEADER}\n{code}"))
 }
 
-/// Reads the spec at `path` and generates the client source from it.
-pub fn generate_file(path: &Path) -> Result<String, Error> {
+/// Everything generated from one spec: each file's name (as in `nateq-api/generated/`) and
+/// its formatted source.
+pub fn generate_all(text: &str, path: &Path) -> Result<Vec<(&'static str, String)>, Error> {
+    let client = generate(text, path)?;
+    let spec = parse_spec(text, path)?;
+    let fields = fields::generate_fields(&spec, path)?;
+    Ok(vec![("client.rs", client), ("fields.rs", fields)])
+}
+
+/// Reads the spec at `path` and generates every file from it (see [`generate_all`]).
+pub fn generate_file(path: &Path) -> Result<Vec<(&'static str, String)>, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    generate(&text, path)
+    generate_all(&text, path)
 }
 
 #[cfg(test)]
@@ -146,6 +164,49 @@ mod tests {
             assert!(message.starts_with("openapi.yaml: "), "{message}");
             assert!(message.contains(problem), "{message}");
         }
+    }
+
+    #[test]
+    fn an_added_property_reaches_every_generated_table() {
+        let path = Path::new("openapi.yaml");
+        let extra = SPEC.replace(
+            "      properties:\n        avatar:\n",
+            "      properties:\n        timezone:\n          type: string\n          maxLength: 64\n          description: IANA time zone.\n        avatar:\n",
+        );
+        assert_ne!(extra, SPEC, "the spec no longer has the expected layout");
+        let spec = parse_spec(&extra, path).unwrap_or_else(|e| panic!("{e}"));
+        let table = fields::request_fields(&spec, path).unwrap_or_else(|e| panic!("{e}"));
+        let timezone = table.iter().find(|f| f.name == "timezone");
+        assert_eq!(
+            timezone.map(|f| (f.rust_name.as_str(), f.flag.as_str(), f.max_length, f.kind)),
+            Some(("timezone", "timezone", Some(64), fields::Kind::String))
+        );
+        let files = generate_all(&extra, path).unwrap_or_else(|e| panic!("{e}"));
+        let code: String = files.iter().map(|(_, c)| c.as_str()).collect();
+        for needle in [
+            "name: \"timezone\"",
+            "max_length: Some(64usize)",
+            "pub timezone: Option<String>",
+            "pub fn timezone(",
+            "self.timezone,",
+            "pub timezone: ::std::option::Option<UpdateContactRequestTimezone>",
+        ] {
+            assert!(code.contains(needle), "{needle} not generated");
+        }
+    }
+
+    #[test]
+    fn a_property_of_an_unsupported_type_is_an_error_naming_it() {
+        let path = Path::new("openapi.yaml");
+        let extra = SPEC.replace(
+            "      properties:\n        avatar:\n",
+            "      properties:\n        score:\n          type: integer\n        avatar:\n",
+        );
+        let message = generate_all(&extra, path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("UpdateContactRequest.score"), "{message}");
     }
 
     #[test]

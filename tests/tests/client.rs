@@ -173,7 +173,7 @@ async fn validation_names_field_limit_and_length_before_any_io() {
     );
     let err = client
         .contacts()
-        .update("ct_1", ContactUpdate::new().contact_type_str("partner"))
+        .update("ct_1", ContactUpdate::new().contact_type("partner"))
         .await
         .unwrap_err();
     assert!(

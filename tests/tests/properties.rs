@@ -147,8 +147,8 @@ fn recorder() -> &'static (ScriptServer, nateq_api::Client) {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
-    /// Any id is either refused before sending (empty, `.`, `..`, control characters) or
-    /// reaches `/api/v1/contacts/<one segment>` that decodes back to exactly that id.
+    /// Any id is either refused before sending (empty, `.`, `..`, control characters, `\\`),
+    /// by both entry points alike, or reaches `/api/v1/contacts/<one segment>` that decodes back to exactly that id.
     #[test]
     fn no_id_escapes_its_path_segment(
         id in prop_oneof![
@@ -165,13 +165,19 @@ proptest! {
         let expected_ok = ContactId::new(&id).is_ok();
         prop_assert_eq!(
             expected_ok,
-            !(id.is_empty() || id == "." || id == ".." || id.chars().any(char::is_control))
+            !(id.is_empty() || id == "." || id == ".." || id.chars().any(|c| c.is_control() || c == '\\'))
         );
         let result = runtime().block_on(client.contacts().update(&id, ContactUpdate::new().name("x")));
+        // The generated builder is the same request path and must treat the id the same way.
+        let built = runtime().block_on(
+            client.update_contact().id(id.as_str()).body(ContactUpdate::new().name("x").into_request().unwrap()).send(),
+        );
+        prop_assert_eq!(result.is_ok(), built.is_ok(), "update {:?}, builder {:?}", result, built.map(|_| ()));
         let requests = server.requests();
         if expected_ok {
             prop_assert!(result.is_ok(), "{:?}", result);
-            prop_assert_eq!(requests.len(), before + 1);
+            prop_assert_eq!(requests.len(), before + 2);
+            prop_assert_eq!(&requests[before].path, &requests[before + 1].path);
             let path = &requests[before].path;
             let segment = path.strip_prefix("/api/v1/contacts/").unwrap_or("/");
             prop_assert!(!segment.is_empty() && !segment.contains('/') && !segment.contains('?') && !segment.contains('#'), "{}", path);

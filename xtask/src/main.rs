@@ -15,7 +15,7 @@ use nateq_codegen::summary::{Change, Summary};
 
 /// Paths of the spec and the committed snapshot, relative to the workspace root.
 const SPEC: &str = "openapi.yaml";
-const SNAPSHOT: &str = "nateq-api/generated/client.rs";
+const SNAPSHOT: &str = "nateq-api/generated";
 const SUMMARY: &str = "nateq-api/generated/spec-summary.json";
 
 fn main() -> ExitCode {
@@ -60,7 +60,8 @@ enum Mode {
 struct Outcome {
     code_diff: Option<String>,
     spec_changes: Vec<Change>,
-    new_code: String,
+    /// Each generated file's name (in `SNAPSHOT`) and source.
+    new_code: Vec<(&'static str, String)>,
     new_summary: String,
 }
 
@@ -68,12 +69,11 @@ fn compute(root: &Path) -> Result<Outcome> {
     let spec_path = root.join(SPEC);
     let text = std::fs::read_to_string(&spec_path)
         .with_context(|| format!("cannot read {}", spec_path.display()))?;
-    let new_code = nateq_codegen::generate(&text, Path::new(SPEC))?;
+    let new_code = nateq_codegen::generate_all(&text, Path::new(SPEC))?;
     let spec = nateq_codegen::parse_spec(&text, Path::new(SPEC))?;
     let new_summary_value = Summary::of(&spec);
     let new_summary = format!("{}\n", serde_json::to_string_pretty(&new_summary_value)?);
 
-    let old_code = read_normalised(&root.join(SNAPSHOT))?;
     let old_summary_text = read_normalised(&root.join(SUMMARY))?;
     let old_summary: Summary = if old_summary_text.is_empty() {
         Summary::default()
@@ -82,13 +82,21 @@ fn compute(root: &Path) -> Result<Outcome> {
             .with_context(|| format!("{SUMMARY} is not a spec summary"))?
     };
 
-    let code_diff = (old_code != new_code).then(|| {
-        similar::TextDiff::from_lines(&old_code, &new_code)
-            .unified_diff()
-            .context_radius(3)
-            .header(SNAPSHOT, &format!("{SNAPSHOT} (from {SPEC})"))
-            .to_string()
-    });
+    let mut diffs = String::new();
+    for (name, code) in &new_code {
+        let old_code = read_normalised(&root.join(SNAPSHOT).join(name))?;
+        if old_code != *code {
+            let file = format!("{SNAPSHOT}/{name}");
+            diffs.push_str(
+                &similar::TextDiff::from_lines(&old_code, code)
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&file, &format!("{file} (from {SPEC})"))
+                    .to_string(),
+            );
+        }
+    }
+    let code_diff = (!diffs.is_empty()).then_some(diffs);
     let spec_changes = Summary::diff(&old_summary, &new_summary_value);
     Ok(Outcome {
         code_diff,
@@ -143,7 +151,9 @@ fn codegen(root: &Path, mode: Mode) -> Result<()> {
              run `cargo xtask codegen` and commit the result"
         ),
         Mode::Write => {
-            write(&root.join(SNAPSHOT), &outcome.new_code)?;
+            for (name, code) in &outcome.new_code {
+                write(&root.join(SNAPSHOT).join(name), code)?;
+            }
             write(&root.join(SUMMARY), &outcome.new_summary)?;
             println!("wrote {SNAPSHOT} and {SUMMARY}");
             Ok(())
@@ -189,10 +199,12 @@ mod tests {
         let edited = spec.replacen("maxLength: 255", "maxLength: 200", 1);
         assert_ne!(spec, edited, "the spec has no `maxLength: 255` to edit");
         write(&tmp.join(SPEC), &edited)?;
-        write(
-            &tmp.join(SNAPSHOT),
-            &std::fs::read_to_string(real.join(SNAPSHOT))?,
-        )?;
+        for name in ["client.rs", "fields.rs"] {
+            write(
+                &tmp.join(SNAPSHOT).join(name),
+                &std::fs::read_to_string(real.join(SNAPSHOT).join(name))?,
+            )?;
+        }
         write(
             &tmp.join(SUMMARY),
             &std::fs::read_to_string(real.join(SUMMARY))?,
@@ -211,6 +223,11 @@ mod tests {
         );
         assert!(
             diff.contains("+                return Err(\"longer than 200 characters\".into());")
+        );
+        // The field table follows the same edit.
+        assert!(
+            diff.contains("+        max_length: Some(200usize),"),
+            "{diff}"
         );
         let breaking: Vec<String> = outcome
             .spec_changes
