@@ -9,8 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use bytes::Bytes;
+use nateq_api::fields::field;
 use nateq_api::types::{Activity, Company, Contact, ContactType, UpdateContactRequest};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::response::{Failure, ok_body};
 use crate::seed::{ApiKey, Seed};
@@ -138,7 +140,7 @@ impl Store {
             ),
             None => None,
         };
-        let changes = apply(&mut record.stored, request, company);
+        let changes = apply(&mut record.stored, request, company)?;
         if !changes.is_empty() {
             let now = next_timestamp(&mut world.last_micros);
             let contact = &mut record.stored.contact;
@@ -223,118 +225,67 @@ fn unknown_company(company_id: &str) -> Failure {
     }))
 }
 
-/// Applies the present fields and lists the ones whose value changed.
+/// Applies the present fields and lists the ones whose value changed. Every field is handled
+/// alike, by its name in the generated field table (a new property of the spec needs no code
+/// here); only `companyId` has more to it, which the spec cannot say: `company` and
+/// `companyName` follow it.
 fn apply(
     stored: &mut StoredContact,
     request: UpdateContactRequest,
     company: Option<Company>,
-) -> Vec<Change> {
+) -> Result<Vec<Change>, Failure> {
+    let sent = object(&request)?;
+    // The activities are not touched by an update: keep them out of the round trip.
+    let activities = stored.contact.activities.take();
+    let mut current = object(&*stored)?;
     let mut changes = Vec::new();
-    let c = &mut stored.contact;
-    let UpdateContactRequest {
-        avatar,
-        channel_data,
-        company_id,
-        country,
-        do_not_contact,
-        email,
-        external_id,
-        is_anonymous,
-        is_potential_client,
-        language,
-        name,
-        phone,
-        position,
-        source,
-        type_,
-    } = request;
-    set(&mut changes, "avatar", &mut c.avatar, avatar);
-    set(
-        &mut changes,
-        "channelData",
-        &mut c.channel_data,
-        channel_data,
-    );
-    if set(&mut changes, "companyId", &mut c.company_id, company_id) {
-        c.company_name = company.as_ref().and_then(|co| co.name.clone());
-        c.company = company;
+    for (name, new) in sent {
+        let Some(spec) = field(&name) else {
+            continue;
+        };
+        let old = current.get(&name).filter(|v| !v.is_null());
+        if old == Some(&new) {
+            continue;
+        }
+        changes.push(Change {
+            field: spec.name,
+            old: old.map(text),
+            new: Some(text(&new)),
+        });
+        current.insert(name, new);
     }
-    set(
-        &mut changes,
-        "country",
-        &mut c.country,
-        country.map(String::from),
-    );
-    set(
-        &mut changes,
-        "doNotContact",
-        &mut c.do_not_contact,
-        do_not_contact,
-    );
-    set(&mut changes, "email", &mut c.email, email.map(String::from));
-    set(
-        &mut changes,
-        "externalId",
-        &mut c.external_id,
-        external_id.map(String::from),
-    );
-    set(
-        &mut changes,
-        "isAnonymous",
-        &mut c.is_anonymous,
-        is_anonymous,
-    );
-    set(
-        &mut changes,
-        "isPotentialClient",
-        &mut c.is_potential_client,
-        is_potential_client,
-    );
-    set(
-        &mut changes,
-        "language",
-        &mut c.language,
-        language.map(String::from),
-    );
-    set(&mut changes, "name", &mut c.name, name.map(String::from));
-    set(&mut changes, "phone", &mut c.phone, phone.map(String::from));
-    set(
-        &mut changes,
-        "position",
-        &mut c.position,
-        position.map(String::from),
-    );
-    set(
-        &mut changes,
-        "source",
-        &mut c.source,
-        source.map(String::from),
-    );
-    set(&mut changes, "type", &mut stored.contact_type, type_);
-    changes
+    if !changes.is_empty() {
+        let mut updated: StoredContact = serde_json::from_value(Value::Object(current))
+            .map_err(|e| internal(format!("cannot apply the update: {e}")))?;
+        if changes.iter().any(|c| c.field == "companyId") {
+            updated.contact.company_name = company.as_ref().and_then(|co| co.name.clone());
+            updated.contact.company = company;
+        }
+        *stored = updated;
+    }
+    stored.contact.activities = activities;
+    Ok(changes)
 }
 
-/// Sets `slot` to `new` when present and different; records the change.
-fn set<T: PartialEq + ToString>(
-    changes: &mut Vec<Change>,
-    field: &'static str,
-    slot: &mut Option<T>,
-    new: Option<T>,
-) -> bool {
-    let Some(new) = new else {
-        return false;
-    };
-    if slot.as_ref() == Some(&new) {
-        return false;
+/// A value as a JSON object.
+fn object(value: &impl Serialize) -> Result<Map<String, Value>, Failure> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(internal(format!("expected an object, not {other}"))),
+        Err(e) => Err(internal(e.to_string())),
     }
-    let new_text = new.to_string();
-    let old = slot.replace(new);
-    changes.push(Change {
-        field,
-        old: old.map(|v| v.to_string()),
-        new: Some(new_text),
-    });
-    true
+}
+
+fn internal(message: String) -> Failure {
+    Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message)
+}
+
+/// A value as an activity shows it: text as it is, anything else as JSON.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// An RFC 3339 time stamp (microseconds, UTC) later than every earlier one of this store.

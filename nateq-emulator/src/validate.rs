@@ -1,48 +1,16 @@
 //! Request body validation: every problem of a body is found and reported at once.
 //!
-//! The body is first parsed as a `serde_json::Value` and checked against the request schema
-//! (types, `maxLength` in Unicode scalar values, enum values, unknown properties), collecting one
-//! entry per offending field. Only a body without problems is deserialised into the generated
+//! The body is first parsed as a `serde_json::Value` and checked against the request's field
+//! table, generated from `openapi.yaml` (types, `maxLength` in Unicode scalar values, enum
+//! values, unknown properties), collecting one entry per offending field. Only a body without problems is deserialised into the generated
 //! `UpdateContactRequest`, so the generated type stays the final word on what is accepted.
 
+use nateq_api::fields::{FieldKind, field};
 use nateq_api::types::UpdateContactRequest;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::response::Failure;
-
-/// What a request property must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// A string, with an optional `maxLength` in Unicode scalar values.
-    Str(Option<usize>),
-    /// A boolean.
-    Bool,
-    /// One of a fixed set of strings.
-    Enum(&'static [&'static str]),
-}
-
-/// The properties of `UpdateContactRequest` in `openapi.yaml`; a test keeps the two equal.
-pub(crate) const FIELDS: &[(&str, Kind)] = &[
-    ("avatar", Kind::Str(None)),
-    ("channelData", Kind::Str(None)),
-    ("companyId", Kind::Str(None)),
-    ("country", Kind::Str(Some(100))),
-    ("doNotContact", Kind::Bool),
-    ("email", Kind::Str(Some(255))),
-    ("externalId", Kind::Str(Some(255))),
-    ("isAnonymous", Kind::Bool),
-    ("isPotentialClient", Kind::Bool),
-    ("language", Kind::Str(Some(10))),
-    ("name", Kind::Str(Some(255))),
-    ("phone", Kind::Str(Some(50))),
-    ("position", Kind::Str(Some(255))),
-    ("source", Kind::Str(Some(100))),
-    ("type", Kind::Enum(CONTACT_TYPES)),
-];
-
-/// The values of `ContactType`.
-pub(crate) const CONTACT_TYPES: &[&str] = &["contact", "guest", "customer"];
 
 /// One offending field, as listed in `error.details.fields`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,44 +87,39 @@ pub(crate) fn parse_update(body: &[u8]) -> Result<UpdateContactRequest, Failure>
 /// Lists every problem of a request object, in the object's key order.
 pub(crate) fn check_object(map: &Map<String, Value>) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
-    for (field, value) in map {
-        let Some((_, kind)) = FIELDS.iter().find(|(name, _)| name == field) else {
-            problems.push(problem(field, "unknown field".to_owned()));
+    for (name, value) in map {
+        let Some(spec) = field(name) else {
+            problems.push(problem(name, "unknown field".to_owned()));
             continue;
         };
-        match (kind, value) {
-            (Kind::Str(limit), Value::String(s)) => {
-                if let Some(limit) = *limit {
-                    // maxLength counts Unicode scalar values, as JSON Schema does.
-                    let length = s.chars().count();
-                    if length > limit {
-                        problems.push(FieldProblem {
+        match (spec.kind, value) {
+            (FieldKind::String | FieldKind::Enum, Value::String(s)) => {
+                if let Err(e) = spec.check_text(s) {
+                    problems.push(match e.problem {
+                        // maxLength counts Unicode scalar values, as JSON Schema does.
+                        nateq_api::Problem::TooLong { limit, length } => FieldProblem {
                             limit: Some(limit),
                             length: Some(length),
-                            ..problem(field, format!("longer than {limit} characters"))
-                        });
-                    }
-                }
-            }
-            (Kind::Bool, Value::Bool(_)) => {}
-            (Kind::Enum(allowed), Value::String(s)) => {
-                if !allowed.contains(&s.as_str()) {
-                    problems.push(FieldProblem {
-                        allowed: Some(allowed),
-                        ..problem(field, format!("must be one of {}", allowed.join(", ")))
+                            ..problem(name, format!("longer than {limit} characters"))
+                        },
+                        _ => FieldProblem {
+                            allowed: Some(spec.values),
+                            ..problem(name, format!("must be one of {}", spec.values.join(", ")))
+                        },
                     });
                 }
             }
-            (Kind::Str(_) | Kind::Enum(_), other) => {
+            (FieldKind::Boolean, Value::Bool(_)) => {}
+            (FieldKind::Boolean, other) => {
                 problems.push(problem(
-                    field,
-                    format!("expected a string, found {}", type_name(other)),
+                    name,
+                    format!("expected a boolean, found {}", type_name(other)),
                 ));
             }
-            (Kind::Bool, other) => {
+            (_, other) => {
                 problems.push(problem(
-                    field,
-                    format!("expected a boolean, found {}", type_name(other)),
+                    name,
+                    format!("expected a string, found {}", type_name(other)),
                 ));
             }
         }
@@ -192,56 +155,19 @@ mod tests {
     use super::*;
     use nateq_api::types;
 
-    /// The table above must say what `openapi.yaml` says.
-    #[test]
-    fn fields_match_the_spec() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml"))
-            .unwrap();
-        let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        let schema = &spec["components"]["schemas"]["UpdateContactRequest"];
-        assert_eq!(
-            schema["additionalProperties"],
-            serde_yaml::Value::Bool(false)
-        );
-        let props = schema["properties"].as_mapping().unwrap();
-        assert_eq!(props.len(), FIELDS.len());
-        for (name, kind) in FIELDS {
-            let prop = &props[*name];
-            match kind {
-                Kind::Str(limit) => {
-                    assert_eq!(prop["type"].as_str(), Some("string"), "{name}");
-                    assert_eq!(
-                        prop["maxLength"].as_u64().map(|n| n as usize),
-                        *limit,
-                        "{name}"
-                    );
-                }
-                Kind::Bool => assert_eq!(prop["type"].as_str(), Some("boolean"), "{name}"),
-                Kind::Enum(values) => {
-                    let target = prop["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
-                    let enum_values: Vec<&str> = spec["components"]["schemas"][target]["enum"]
-                        .as_sequence()
-                        .unwrap()
-                        .iter()
-                        .map(|v| v.as_str().unwrap())
-                        .collect();
-                    assert_eq!(&enum_values, values, "{name}");
-                }
-            }
-        }
-    }
-
     /// The generated newtypes count length exactly as the validator does.
     #[test]
     fn limits_agree_with_the_generated_types() {
-        for (name, kind) in FIELDS {
-            let Kind::Str(Some(limit)) = kind else {
-                continue;
-            };
-            for (len, ok) in [(*limit, true), (limit + 1, false)] {
+        let limited: Vec<_> = nateq_api::fields::UPDATE_CONTACT_FIELDS
+            .iter()
+            .filter_map(|f| f.max_length.map(|limit| (f.name, limit)))
+            .collect();
+        assert!(!limited.is_empty());
+        for (name, limit) in limited {
+            for (len, ok) in [(limit, true), (limit + 1, false)] {
                 let s: String = "é".repeat(len);
                 let mut map = Map::new();
-                map.insert((*name).to_owned(), Value::String(s));
+                map.insert(name.to_owned(), Value::String(s));
                 let generated = serde_json::from_value::<types::UpdateContactRequest>(
                     Value::Object(map.clone()),
                 );
