@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use bytes::{Bytes, BytesMut};
@@ -22,6 +22,7 @@ use tower::ServiceExt;
 
 use crate::auth::Keys;
 use crate::faults::{Fault, FaultConfig, Faults};
+use crate::ratelimit::{Decision, RateLimiter};
 use crate::response::{Failure, json_response, to_bytes};
 use crate::seed::{ApiKey, SCOPE_READ, SCOPE_WRITE};
 use crate::store::Store;
@@ -43,6 +44,7 @@ pub(crate) struct App {
     pub store: Arc<Store>,
     pub keys: Keys,
     pub faults: Arc<Faults>,
+    pub rate_limit: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -76,6 +78,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/_emulator/contacts/{id}", get(admin_contact))
         .route("/_emulator/reset", post(admin_reset))
         .route("/_emulator/faults", get(admin_faults).put(admin_set_faults))
+        .route(
+            "/_emulator/rate-limit",
+            get(admin_rate_limit).put(admin_set_rate_limit),
+        )
+        .route("/_emulator/health", get(health))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state)
@@ -152,6 +159,47 @@ async fn update_contact(
     // Headers by reference: the `HeaderMap` extractor would clone them on every request.
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
+    let key = app.keys.authenticate(headers);
+    // The limit is per key: a request without a valid key is not counted (it gets its 401).
+    let limit = key.as_ref().ok().and_then(|k| app.rate_limit.check(&k.id));
+    let mut response = match limit {
+        Some(Decision {
+            retry_after_secs: Some(secs),
+            ..
+        }) => rate_limited(secs),
+        _ => faulty_update(&app, key, id, headers, body).await,
+    };
+    if let Some(decision) = limit {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+        headers.insert(
+            "x-ratelimit-remaining",
+            HeaderValue::from(decision.remaining),
+        );
+        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_secs));
+    }
+    response
+}
+
+/// The 429 of the rate limit.
+fn rate_limited(retry_after_secs: u64) -> Response {
+    let mut failure = Failure::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        format!("rate limit exceeded; retry after {retry_after_secs} seconds"),
+    );
+    failure.retry_after = Some(retry_after_secs);
+    failure.into_response()
+}
+
+/// The update with the seeded random faults.
+async fn faulty_update(
+    app: &AppState,
+    key: Result<&ApiKey, Failure>,
+    id: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
     let mut drop_connection = false;
     match app.faults.decide() {
         None => {}
@@ -177,7 +225,7 @@ async fn update_contact(
         }
         Some(Fault::Drop) => drop_connection = true,
     }
-    let response = match handle_update(&app, id, headers, body).await {
+    let response = match handle_update(app, key, id, headers, body).await {
         Ok(body) => json_response(StatusCode::OK, body),
         Err(failure) => failure.into_response(),
     };
@@ -190,11 +238,12 @@ async fn update_contact(
 
 async fn handle_update(
     app: &AppState,
+    key: Result<&ApiKey, Failure>,
     id: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Bytes, Failure> {
-    let key = app.keys.authenticate(headers)?;
+    let key = key?;
     require_scope(key, SCOPE_WRITE)?;
     let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
     check_content_type(headers)?;
@@ -368,6 +417,87 @@ async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body:
         Ok(status) => json_response(StatusCode::OK, to_bytes(&status)),
         Err(failure) => failure.into_response(),
     }
+}
+
+/// `GET /_emulator/rate-limit`.
+async fn admin_rate_limit(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match admin_key(&app, &headers) {
+        Ok(_) => json_response(StatusCode::OK, to_bytes(&app.rate_limit.get())),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `PUT /_emulator/rate-limit`: `{"perSecond": N}` or `{"perSecond": null}`; buckets start full.
+async fn admin_set_rate_limit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        admin_key(&app, &headers)?;
+        let body = read_body(&headers, body).await?;
+        let per_second = parse_rate_limit(&body)?;
+        app.rate_limit
+            .set(per_second)
+            .map_err(|e| field_error("perSecond", e.to_string()))
+    }
+    .await;
+    match result {
+        Ok(limit) => json_response(StatusCode::OK, to_bytes(&limit)),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// The body of `PUT /_emulator/rate-limit`: an object with exactly `perSecond`.
+fn parse_rate_limit(body: &[u8]) -> Result<Option<u32>, Failure> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Failure::bad_body(format!("invalid rate limit: {e}")))?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(Failure::bad_body(
+            "invalid rate limit: expected a json object",
+        ));
+    };
+    if let Some(unknown) = object.keys().find(|k| k.as_str() != "perSecond") {
+        return Err(field_error(
+            unknown,
+            "unknown property; expected only perSecond",
+        ));
+    }
+    match object.get("perSecond") {
+        None => Err(field_error(
+            "perSecond",
+            "required; a whole number of requests per second, or null for no limit",
+        )),
+        Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| {
+                field_error(
+                    "perSecond",
+                    format!(
+                        "must be a whole number from 1 to {}, or null, not {value}",
+                        u32::MAX
+                    ),
+                )
+            }),
+    }
+}
+
+/// 400 `VALIDATION_ERROR` naming one field, shaped like the API's validation errors.
+fn field_error(field: &str, reason: impl Into<String>) -> Failure {
+    let reason = reason.into();
+    Failure::validation(
+        format!("invalid {field}: {reason}"),
+        serde_json::json!({ "fields": [{ "field": field, "reason": reason }] }),
+    )
+}
+
+/// `GET /_emulator/health`: 200 `{"status":"ok"}`, without a key.
+async fn health() -> Response {
+    json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#))
 }
 
 /// The admin API needs a valid key with `contacts:read`.

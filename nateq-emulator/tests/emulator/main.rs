@@ -9,5 +9,6 @@ mod client;
 mod faults;
 mod helpers;
 mod lifecycle;
+mod ratelimit;
 mod update;
 mod validation;
