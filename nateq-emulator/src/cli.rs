@@ -8,7 +8,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::{DEFAULT_DEMO_CONTACTS, Emulator, EmulatorBuilder, Error, FaultConfig, FaultKind};
+use crate::{
+    DEFAULT_DEMO_CONTACTS, DEFAULT_JOURNAL_CAPACITY, Emulator, EmulatorBuilder, Error, FaultConfig,
+    FaultKind,
+};
 
 /// Flags of `nateq-emulator` (and of any command that flattens them).
 #[derive(Debug, Clone, PartialEq, clap::Args)]
@@ -56,6 +59,10 @@ pub struct EmulatorArgs {
     /// Limit each API key to N requests per second on /api/v1 (burst: max(1, ceil(N/10)))
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
+
+    /// How many requests to /api/v1 the journal keeps (GET /_emulator/requests); 0 keeps none
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_CAPACITY)]
+    pub journal: usize,
 }
 
 impl EmulatorArgs {
@@ -78,6 +85,7 @@ impl EmulatorArgs {
         let mut builder = Emulator::builder()
             .host(self.host)
             .port(self.port)
+            .journal(self.journal)
             .faults(self.fault_config());
         if let Some(per_second) = self.rate_limit {
             builder = builder.rate_limit(per_second);

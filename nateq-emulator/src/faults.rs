@@ -117,6 +117,19 @@ struct State {
     counters: FaultCounters,
 }
 
+impl Fault {
+    /// The kind of the fault.
+    pub(crate) fn kind(self) -> FaultKind {
+        match self {
+            Fault::TooManyRequests { .. } => FaultKind::TooManyRequests,
+            Fault::ServiceUnavailable => FaultKind::ServiceUnavailable,
+            Fault::Drop => FaultKind::Drop,
+            Fault::Stall(_) => FaultKind::Stall,
+            Fault::Latency(_) => FaultKind::Latency,
+        }
+    }
+}
+
 impl FaultKind {
     /// Every kind, in a fixed order.
     pub const ALL: [FaultKind; 5] = [

@@ -7,6 +7,7 @@ mod auth;
 pub mod cli;
 mod error;
 mod faults;
+mod journal;
 mod ratelimit;
 mod response;
 mod seed;
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounters, FaultKind, FaultStatus};
+pub use journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry, MAX_JOURNAL_BODY_BYTES};
 pub use ratelimit::{RateLimit, burst};
 pub use seed::{
     ApiKey, DEMO_FULL_KEY, DEMO_ORG, DEMO_READ_ONLY_KEY, OTHER_ORG, OTHER_ORG_KEY, SCOPE_READ,
@@ -35,6 +37,7 @@ pub use store::StoredContact;
 
 use auth::Keys;
 use faults::Faults;
+use journal::Journal;
 use ratelimit::RateLimiter;
 use server::{App, AppState};
 use store::Store;
@@ -50,6 +53,7 @@ pub struct Emulator {
     store: Arc<Store>,
     faults: Arc<Faults>,
     rate_limit: Arc<RateLimiter>,
+    journal: Arc<Journal>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -62,6 +66,7 @@ pub struct EmulatorBuilder {
     source: SeedSource,
     faults: FaultConfig,
     rate_limit: Option<u32>,
+    journal: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +86,7 @@ impl Emulator {
             source: SeedSource::Demo(DEFAULT_DEMO_CONTACTS),
             faults: FaultConfig::default(),
             rate_limit: None,
+            journal: DEFAULT_JOURNAL_CAPACITY,
         }
     }
 
@@ -167,6 +173,17 @@ impl Emulator {
     /// The rate limit in force (as `GET /_emulator/rate-limit` returns it).
     pub fn rate_limit(&self) -> RateLimit {
         self.rate_limit.get()
+    }
+
+    /// The journal of requests to `/api/v1`, oldest first (as `GET /_emulator/requests` lists
+    /// it).
+    pub fn requests(&self) -> Vec<JournalEntry> {
+        self.journal.list(None, None)
+    }
+
+    /// Empties the journal (as `DELETE /_emulator/requests` does).
+    pub fn clear_requests(&self) {
+        self.journal.clear();
     }
 
     /// Stops accepting connections and waits (at most a few seconds) for requests in flight.
@@ -259,6 +276,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How many requests the journal keeps (the oldest go first);
+    /// [`DEFAULT_JOURNAL_CAPACITY`] by default, 0 keeps none.
+    pub fn journal(mut self, capacity: usize) -> Self {
+        self.journal = capacity;
+        self
+    }
+
     /// Binds `{host}:{port}` and starts serving on the current tokio runtime.
     pub async fn spawn(self) -> Result<Emulator, Error> {
         self.faults.validate()?;
@@ -282,11 +306,13 @@ impl EmulatorBuilder {
         let store = Arc::new(Store::new(Arc::clone(&seed)));
         let faults = Arc::new(Faults::new(self.faults));
         let rate_limit = Arc::new(RateLimiter::new(RateLimit::new(self.rate_limit)));
+        let journal = Arc::new(Journal::new(self.journal));
         let state = AppState::new(App {
             store: Arc::clone(&store),
             keys: Keys::new(&seed.keys),
             faults: Arc::clone(&faults),
             rate_limit: Arc::clone(&rate_limit),
+            journal: Arc::clone(&journal),
         });
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, server::router(state), rx));
@@ -298,6 +324,7 @@ impl EmulatorBuilder {
             store,
             faults,
             rate_limit,
+            journal,
             shutdown: Some(tx),
             task: Some(task),
         })

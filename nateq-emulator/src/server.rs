@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use bytes::{Bytes, BytesMut};
@@ -22,6 +22,7 @@ use tower::ServiceExt;
 
 use crate::auth::Keys;
 use crate::faults::{Fault, FaultConfig, Faults};
+use crate::journal::{Journal, Pending};
 use crate::ratelimit::{Decision, RateLimiter};
 use crate::response::{Failure, json_response, to_bytes};
 use crate::seed::{ApiKey, SCOPE_READ, SCOPE_WRITE};
@@ -45,6 +46,7 @@ pub(crate) struct App {
     pub keys: Keys,
     pub faults: Arc<Faults>,
     pub rate_limit: Arc<RateLimiter>,
+    pub journal: Arc<Journal>,
 }
 
 impl AppState {
@@ -83,6 +85,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(admin_rate_limit).put(admin_set_rate_limit),
         )
         .route("/_emulator/health", get(health))
+        .route(
+            "/_emulator/requests",
+            get(admin_requests).delete(admin_clear_requests),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state)
@@ -150,7 +156,7 @@ pub(crate) async fn serve(
     connections.shutdown().await;
 }
 
-/// `PUT /api/v1/contacts/{id}`, with fault injection.
+/// `PUT /api/v1/contacts/{id}`: the rate limit, fault injection, the update, the journal.
 async fn update_contact(
     State(app): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -159,15 +165,22 @@ async fn update_contact(
     // Headers by reference: the `HeaderMap` extractor would clone them on every request.
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
+    let contact_id = id.as_ref().ok().map(|Path(id)| id.as_str());
+    let mut journal = app
+        .journal
+        .start(parts.method.as_str(), parts.uri.path(), contact_id);
     let key = app.keys.authenticate(headers);
+    if let (Some(entry), Ok(key)) = (&mut journal, &key) {
+        entry.key_id(&key.id);
+    }
     // The limit is per key: a request without a valid key is not counted (it gets its 401).
     let limit = key.as_ref().ok().and_then(|k| app.rate_limit.check(&k.id));
-    let mut response = match limit {
+    let (mut response, error_code) = match limit {
         Some(Decision {
             retry_after_secs: Some(secs),
             ..
-        }) => rate_limited(secs),
-        _ => faulty_update(&app, key, id, headers, body).await,
+        }) => answer(Err(rate_limited(secs))),
+        _ => faulty_update(&app, key, id, headers, body, &mut journal).await,
     };
     if let Some(decision) = limit {
         let headers = response.headers_mut();
@@ -178,18 +191,32 @@ async fn update_contact(
         );
         headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_secs));
     }
+    if let Some(entry) = journal {
+        entry.finish(response.status().as_u16(), error_code);
+    }
     response
 }
 
+/// The response of a result, and the error code to journal.
+fn answer(result: Result<Bytes, Failure>) -> (Response, Option<&'static str>) {
+    match result {
+        Ok(body) => (json_response(StatusCode::OK, body), None),
+        Err(failure) => {
+            let code = failure.code;
+            (failure.into_response(), Some(code))
+        }
+    }
+}
+
 /// The 429 of the rate limit.
-fn rate_limited(retry_after_secs: u64) -> Response {
+fn rate_limited(retry_after_secs: u64) -> Failure {
     let mut failure = Failure::new(
         StatusCode::TOO_MANY_REQUESTS,
         "RATE_LIMITED",
         format!("rate limit exceeded; retry after {retry_after_secs} seconds"),
     );
     failure.retry_after = Some(retry_after_secs);
-    failure.into_response()
+    failure
 }
 
 /// The update with the seeded random faults.
@@ -199,9 +226,14 @@ async fn faulty_update(
     id: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
-) -> Response {
+    journal: &mut Option<Pending>,
+) -> (Response, Option<&'static str>) {
     let mut drop_connection = false;
-    match app.faults.decide() {
+    let fault = app.faults.decide();
+    if let (Some(entry), Some(fault)) = (journal.as_mut(), fault) {
+        entry.fault(fault.kind().as_str());
+    }
+    match fault {
         None => {}
         Some(Fault::TooManyRequests { retry_after_secs }) => {
             let mut failure = Failure::new(
@@ -210,30 +242,27 @@ async fn faulty_update(
                 format!("too many requests; retry after {retry_after_secs} seconds"),
             );
             failure.retry_after = Some(retry_after_secs);
-            return failure.into_response();
+            return answer(Err(failure));
         }
         Some(Fault::ServiceUnavailable) => {
-            return Failure::new(
+            return answer(Err(Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
                 "the service is temporarily unavailable; retry later",
-            )
-            .into_response();
+            )));
         }
         Some(Fault::Stall(duration) | Fault::Latency(duration)) => {
             tokio::time::sleep(duration).await;
         }
         Some(Fault::Drop) => drop_connection = true,
     }
-    let response = match handle_update(app, key, id, headers, body).await {
-        Ok(body) => json_response(StatusCode::OK, body),
-        Err(failure) => failure.into_response(),
-    };
+    let result = handle_update(app, key, id, headers, body, journal).await;
     if drop_connection && CONNECTION_KILL.try_with(|kill| kill.0.notify_one()).is_ok() {
-        // The connection task closes the socket; this future is dropped with it.
+        // The connection task closes the socket; this future is dropped with it, and the
+        // journal entry is recorded without a status.
         std::future::pending::<()>().await;
     }
-    response
+    answer(result)
 }
 
 async fn handle_update(
@@ -242,12 +271,16 @@ async fn handle_update(
     id: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
+    journal: &mut Option<Pending>,
 ) -> Result<Bytes, Failure> {
     let key = key?;
     require_scope(key, SCOPE_WRITE)?;
     let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
     check_content_type(headers)?;
     let body = read_body(headers, body).await?;
+    if let Some(entry) = journal {
+        entry.body(&body);
+    }
     let request = parse_update(&body)?;
     app.store.update(key, &id, request)
 }
@@ -495,6 +528,54 @@ fn field_error(field: &str, reason: impl Into<String>) -> Failure {
     )
 }
 
+/// `GET /_emulator/requests[?limit=N][&contactId=ID]`: the journal, oldest first.
+async fn admin_requests(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let result = admin_key(&app, &headers).and_then(|_| {
+        let mut limit = None;
+        let mut contact_id = None;
+        for (name, value) in &query {
+            match name.as_str() {
+                "limit" => {
+                    let n = value.parse::<usize>().map_err(|_| {
+                        field_error("limit", format!("must be a whole number, not {value:?}"))
+                    })?;
+                    limit = Some(n);
+                }
+                "contactId" => contact_id = Some(value.as_str()),
+                other => {
+                    return Err(field_error(
+                        other,
+                        "unknown query parameter; expected limit or contactId",
+                    ));
+                }
+            }
+        }
+        Ok(app.journal.list(contact_id, limit))
+    });
+    match result {
+        Ok(entries) => json_response(StatusCode::OK, to_bytes(&entries)),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `DELETE /_emulator/requests`: empties the journal.
+async fn admin_clear_requests(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match admin_key(&app, &headers) {
+        Ok(_) => {
+            app.journal.clear();
+            json_response(
+                StatusCode::OK,
+                Bytes::from_static(br#"{"success":true,"message":"journal cleared"}"#),
+            )
+        }
+        Err(failure) => failure.into_response(),
+    }
+}
+
 /// `GET /_emulator/health`: 200 `{"status":"ok"}`, without a key.
 async fn health() -> Response {
     json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#))
@@ -507,16 +588,34 @@ fn admin_key<'a>(app: &'a AppState, headers: &HeaderMap) -> Result<&'a ApiKey, F
     Ok(key)
 }
 
-async fn method_not_allowed(method: Method) -> Response {
+async fn method_not_allowed(State(app): State<AppState>, request: Request<Body>) -> Response {
     // The router adds the `Allow` header.
-    Failure::new(
+    let failure = Failure::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
-        format!("method {method} is not allowed on this path"),
-    )
-    .into_response()
+        format!("method {} is not allowed on this path", request.method()),
+    );
+    journal_refusal(&app, &request, failure)
 }
 
-async fn not_found() -> Response {
-    Failure::not_found("no such route").into_response()
+async fn not_found(State(app): State<AppState>, request: Request<Body>) -> Response {
+    journal_refusal(&app, &request, Failure::not_found("no such route"))
+}
+
+/// Answers `failure`, journaled if the request was meant for `/api/v1`.
+fn journal_refusal(app: &AppState, request: &Request<Body>, failure: Failure) -> Response {
+    let path = request.uri().path();
+    if path == "/api/v1" || path.starts_with("/api/v1/") {
+        let contact_id = path.strip_prefix("/api/v1/contacts/");
+        if let Some(mut entry) = app
+            .journal
+            .start(request.method().as_str(), path, contact_id)
+        {
+            if let Ok(key) = app.keys.authenticate(request.headers()) {
+                entry.key_id(&key.id);
+            }
+            entry.finish(failure.status.as_u16(), Some(failure.code));
+        }
+    }
+    failure.into_response()
 }

@@ -250,3 +250,31 @@ async fn a_non_loopback_host_warns_and_still_serves_locally() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--host"), "{stderr}");
 }
+
+#[tokio::test]
+async fn journal_flag_bounds_the_journal() {
+    let (running, _) = launch(&["--port", "0", "--journal", "1"]);
+    let http = http_client();
+    for name in ["First", "Second"] {
+        let response = http
+            .put(format!("{}/contacts/ct_demo_1", running.base_url))
+            .bearer_auth(&running.key)
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"name":"{name}"}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let journal: serde_json::Value = http
+        .get(running.base_url.replace("/api/v1", "/_emulator/requests"))
+        .bearer_auth(&running.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(journal.as_array().map(Vec::len), Some(1), "{journal}");
+    assert_eq!(journal[0]["body"]["name"], "Second");
+}

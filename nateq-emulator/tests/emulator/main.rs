@@ -8,6 +8,7 @@ mod binary;
 mod client;
 mod faults;
 mod helpers;
+mod journal;
 mod lifecycle;
 mod ratelimit;
 mod update;
