@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use error::Error;
-pub use faults::{FaultConfig, FaultCounters, FaultKind, FaultStatus};
+pub use faults::{FaultConfig, FaultCounters, FaultKind, FaultRule, FaultRuleKind, FaultStatus};
 pub use journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry, MAX_JOURNAL_BODY_BYTES};
 pub use ratelimit::{RateLimit, burst};
 pub use seed::{

@@ -219,7 +219,7 @@ fn rate_limited(retry_after_secs: u64) -> Failure {
     failure
 }
 
-/// The update with the seeded random faults.
+/// The update with the targeted and the seeded random faults.
 async fn faulty_update(
     app: &AppState,
     key: Result<&ApiKey, Failure>,
@@ -228,12 +228,14 @@ async fn faulty_update(
     body: Body,
     journal: &mut Option<Pending>,
 ) -> (Response, Option<&'static str>) {
-    let mut drop_connection = false;
-    let fault = app.faults.decide();
-    if let (Some(entry), Some(fault)) = (journal.as_mut(), fault) {
-        entry.fault(fault.kind().as_str());
+    let contact_id = id.as_ref().ok().map(|Path(id)| id.as_str());
+    let decided = app.faults.decide(contact_id);
+    if let (Some(entry), Some(decided)) = (journal.as_mut(), decided) {
+        entry.fault(decided.name);
     }
-    match fault {
+    let mut drop_connection = false;
+    let mut malformed = false;
+    match decided.map(|d| d.fault) {
         None => {}
         Some(Fault::TooManyRequests { retry_after_secs }) => {
             let mut failure = Failure::new(
@@ -244,6 +246,14 @@ async fn faulty_update(
             failure.retry_after = Some(retry_after_secs);
             return answer(Err(failure));
         }
+        Some(Fault::InternalServerError) => {
+            return answer(Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "an internal error occurred; retry later",
+            )));
+        }
+        Some(Fault::BadGateway) => return (bad_gateway(), None),
         Some(Fault::ServiceUnavailable) => {
             return answer(Err(Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -251,18 +261,62 @@ async fn faulty_update(
                 "the service is temporarily unavailable; retry later",
             )));
         }
+        Some(Fault::DropBeforeApply) => {
+            // The body is read (for the journal) but never applied.
+            if let (Some(entry), Ok(body)) = (journal.as_mut(), read_body(headers, body).await) {
+                entry.body(&body);
+            }
+            kill_connection().await;
+            return answer(Err(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "the connection could not be dropped",
+            )));
+        }
         Some(Fault::Stall(duration) | Fault::Latency(duration)) => {
             tokio::time::sleep(duration).await;
         }
-        Some(Fault::Drop) => drop_connection = true,
+        Some(Fault::DropAfterApply) => drop_connection = true,
+        Some(Fault::Malformed) => malformed = true,
     }
     let result = handle_update(app, key, id, headers, body, journal).await;
-    if drop_connection && CONNECTION_KILL.try_with(|kill| kill.0.notify_one()).is_ok() {
-        // The connection task closes the socket; this future is dropped with it, and the
-        // journal entry is recorded without a status.
+    if drop_connection {
+        kill_connection().await;
+    }
+    match result {
+        // Half of the body, with a matching `Content-Length`: a complete response whose JSON
+        // ends in the middle.
+        Ok(body) if malformed => (
+            json_response(StatusCode::OK, body.slice(..body.len() / 2)),
+            None,
+        ),
+        result => answer(result),
+    }
+}
+
+/// Closes the connection of the request being handled without a response: never returns
+/// (this future is dropped with the connection), unless there is no connection to close.
+async fn kill_connection() {
+    if CONNECTION_KILL.try_with(|kill| kill.0.notify_one()).is_ok() {
         std::future::pending::<()>().await;
     }
-    answer(result)
+}
+
+/// A 502 as a proxy in front of the API sends it: an HTML page, not the envelope.
+fn bad_gateway() -> Response {
+    let mut response = (
+        StatusCode::BAD_GATEWAY,
+        Bytes::from_static(
+            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+              <center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
+        ),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
 }
 
 async fn handle_update(

@@ -11,5 +11,6 @@ mod helpers;
 mod journal;
 mod lifecycle;
 mod ratelimit;
+mod rules;
 mod update;
 mod validation;
