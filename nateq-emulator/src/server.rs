@@ -179,7 +179,10 @@ async fn update_contact(
         Some(Decision {
             retry_after_secs: Some(secs),
             ..
-        }) => answer(Err(rate_limited(secs))),
+        }) => {
+            journal_body(headers, body, &mut journal).await;
+            answer(Err(rate_limited(secs)))
+        }
         _ => faulty_update(&app, key, id, headers, body, &mut journal).await,
     };
     if let Some(decision) = limit {
@@ -235,6 +238,7 @@ async fn faulty_update(
     }
     let mut drop_connection = false;
     let mut malformed = false;
+    // A fault answered without applying anything reads the body for the journal only.
     match decided.map(|d| d.fault) {
         None => {}
         Some(Fault::TooManyRequests { retry_after_secs }) => {
@@ -244,17 +248,23 @@ async fn faulty_update(
                 format!("too many requests; retry after {retry_after_secs} seconds"),
             );
             failure.retry_after = Some(retry_after_secs);
+            journal_body(headers, body, journal).await;
             return answer(Err(failure));
         }
         Some(Fault::InternalServerError) => {
+            journal_body(headers, body, journal).await;
             return answer(Err(Failure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_ERROR",
                 "an internal error occurred; retry later",
             )));
         }
-        Some(Fault::BadGateway) => return (bad_gateway(), None),
+        Some(Fault::BadGateway) => {
+            journal_body(headers, body, journal).await;
+            return (bad_gateway(), None);
+        }
         Some(Fault::ServiceUnavailable) => {
+            journal_body(headers, body, journal).await;
             return answer(Err(Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
@@ -262,10 +272,7 @@ async fn faulty_update(
             )));
         }
         Some(Fault::DropBeforeApply) => {
-            // The body is read (for the journal) but never applied.
-            if let (Some(entry), Ok(body)) = (journal.as_mut(), read_body(headers, body).await) {
-                entry.body(&body);
-            }
+            journal_body(headers, body, journal).await;
             kill_connection().await;
             return answer(Err(Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -291,6 +298,15 @@ async fn faulty_update(
             None,
         ),
         result => answer(result),
+    }
+}
+
+/// Reads the body of a request that is answered without being applied, for the journal only.
+async fn journal_body(headers: &HeaderMap, body: Body, journal: &mut Option<Pending>) {
+    if let Some(entry) = journal
+        && let Ok(body) = read_body(headers, body).await
+    {
+        entry.body(&body);
     }
 }
 

@@ -83,6 +83,9 @@ async fn records_successes_rejections_and_faults_in_order() {
         (None, None)
     );
     assert_eq!(entries[7].fault.as_deref(), Some("503"));
+    // Refused by the rate limit or a fault: the body is still journaled.
+    assert_eq!(entries[6].body, Some(json!({})));
+    assert_eq!(entries[7].body, Some(json!({ "source": "s" })));
     for entry in &entries {
         let at = humantime::parse_rfc3339(&entry.received_at);
         assert!(at.is_ok(), "{}", entry.received_at);

@@ -101,17 +101,25 @@ async fn drop_closes_before_applying_and_drop_after_apply_after() {
     assert!(error.status().is_none() && !error.is_timeout(), "{error:?}");
     assert_eq!(stored_name(&h, "ct_demo_1").await, "Dropped After");
 
-    let journal: Vec<(Option<u16>, Option<String>)> = h
+    let journal: Vec<(Option<u16>, Option<String>, Option<Value>)> = h
         .emu
         .requests()
         .into_iter()
-        .map(|e| (e.status, e.fault))
+        .map(|e| (e.status, e.fault, e.body))
         .collect();
     assert_eq!(
         journal,
         [
-            (None, Some("drop".to_owned())),
-            (None, Some("drop-after-apply".to_owned()))
+            (
+                None,
+                Some("drop".to_owned()),
+                Some(json!({ "name": "Dropped Before" }))
+            ),
+            (
+                None,
+                Some("drop-after-apply".to_owned()),
+                Some(json!({ "name": "Dropped After" }))
+            )
         ]
     );
 }
