@@ -3,8 +3,9 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use axum::http::Method;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,7 +59,7 @@ pub struct JournalEntry {
 pub(crate) struct Journal {
     capacity: usize,
     next: AtomicU64,
-    entries: Mutex<VecDeque<(u64, JournalEntry)>>,
+    records: Mutex<VecDeque<Record>>,
 }
 
 /// A request being handled: recorded when finished, or, if its future is dropped first (a
@@ -66,9 +67,26 @@ pub(crate) struct Journal {
 #[derive(Debug)]
 pub(crate) struct Pending {
     journal: Arc<Journal>,
-    sequence: u64,
     started: Instant,
-    entry: Option<JournalEntry>,
+    record: Option<Record>,
+}
+
+/// What is kept of one request: as little work as possible while it is handled; the body is
+/// decoded and the time formatted only when the journal is read.
+#[derive(Debug)]
+struct Record {
+    sequence: u64,
+    method: Method,
+    path: String,
+    contact_id: Option<String>,
+    status: Option<u16>,
+    body: Option<Box<[u8]>>,
+    body_truncated: bool,
+    error_code: Option<&'static str>,
+    key_id: Option<String>,
+    fault: Option<&'static str>,
+    received_at: SystemTime,
+    duration: Duration,
 }
 
 impl Journal {
@@ -76,14 +94,14 @@ impl Journal {
         Self {
             capacity,
             next: AtomicU64::new(0),
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            records: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
         }
     }
 
     /// Starts an entry for a request received now; `None` when the journal keeps nothing.
     pub(crate) fn start(
         self: &Arc<Self>,
-        method: &str,
+        method: &Method,
         path: &str,
         contact_id: Option<&str>,
     ) -> Option<Pending> {
@@ -92,10 +110,10 @@ impl Journal {
         }
         Some(Pending {
             journal: Arc::clone(self),
-            sequence: self.next.fetch_add(1, Ordering::Relaxed),
             started: Instant::now(),
-            entry: Some(JournalEntry {
-                method: method.to_owned(),
+            record: Some(Record {
+                sequence: self.next.fetch_add(1, Ordering::Relaxed),
+                method: method.clone(),
                 path: path.to_owned(),
                 contact_id: contact_id.map(str::to_owned),
                 status: None,
@@ -104,82 +122,102 @@ impl Journal {
                 error_code: None,
                 key_id: None,
                 fault: None,
-                received_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-                duration_ms: 0,
+                received_at: SystemTime::now(),
+                duration: Duration::ZERO,
             }),
         })
     }
 
     /// The entries, oldest first: those of `contact_id` only if given, the last `limit` if given.
     pub(crate) fn list(&self, contact_id: Option<&str>, limit: Option<usize>) -> Vec<JournalEntry> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let matching: Vec<&JournalEntry> = entries
+        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        let matching: Vec<&Record> = records
             .iter()
-            .map(|(_, e)| e)
-            .filter(|e| contact_id.is_none_or(|id| e.contact_id.as_deref() == Some(id)))
+            .filter(|r| contact_id.is_none_or(|id| r.contact_id.as_deref() == Some(id)))
             .collect();
         let skip = limit.map_or(0, |n| matching.len().saturating_sub(n));
-        matching.into_iter().skip(skip).cloned().collect()
+        matching.into_iter().skip(skip).map(Record::entry).collect()
     }
 
     pub(crate) fn clear(&self) {
-        self.entries
+        self.records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
 
-    /// Keeps `entry` in the order the requests were received, dropping the oldest beyond the
+    /// Keeps `record` in the order the requests were received, dropping the oldest beyond the
     /// capacity.
-    fn record(&self, sequence: u64, entry: JournalEntry) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+    fn record(&self, record: Record) {
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
         // Usually the newest; a request that finished after a later one goes back a little.
-        let at = entries
+        let at = records
             .iter()
-            .rposition(|(s, _)| *s < sequence)
+            .rposition(|r| r.sequence < record.sequence)
             .map_or(0, |i| i + 1);
-        entries.insert(at, (sequence, entry));
-        while entries.len() > self.capacity {
-            entries.pop_front();
+        records.insert(at, record);
+        while records.len() > self.capacity {
+            records.pop_front();
+        }
+    }
+}
+
+impl Record {
+    fn entry(&self) -> JournalEntry {
+        let body = self.body.as_deref().map(|bytes| {
+            if self.body_truncated {
+                Value::String(String::from_utf8_lossy(bytes).into_owned())
+            } else {
+                serde_json::from_slice(bytes)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+            }
+        });
+        JournalEntry {
+            method: self.method.as_str().to_owned(),
+            path: self.path.clone(),
+            contact_id: self.contact_id.clone(),
+            status: self.status,
+            body,
+            body_truncated: self.body_truncated,
+            error_code: self.error_code.map(str::to_owned),
+            key_id: self.key_id.clone(),
+            fault: self.fault.map(str::to_owned),
+            received_at: humantime::format_rfc3339_millis(self.received_at).to_string(),
+            duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
 
 impl Pending {
     pub(crate) fn key_id(&mut self, id: &str) {
-        if let Some(entry) = &mut self.entry {
-            entry.key_id = Some(id.to_owned());
+        if let Some(record) = &mut self.record {
+            record.key_id = Some(id.to_owned());
         }
     }
 
-    pub(crate) fn fault(&mut self, name: &str) {
-        if let Some(entry) = &mut self.entry {
-            entry.fault = Some(name.to_owned());
+    pub(crate) fn fault(&mut self, name: &'static str) {
+        if let Some(record) = &mut self.record {
+            record.fault = Some(name);
         }
     }
 
-    /// Keeps the body: its JSON, or its text when it is not JSON or too long.
+    /// Keeps (a copy of) the body, at most [`MAX_JOURNAL_BODY_BYTES`] of it.
     pub(crate) fn body(&mut self, body: &Bytes) {
-        let Some(entry) = &mut self.entry else {
-            return;
-        };
-        if body.len() > MAX_JOURNAL_BODY_BYTES {
-            let head = body.get(..MAX_JOURNAL_BODY_BYTES).unwrap_or(body);
-            entry.body = Some(Value::String(String::from_utf8_lossy(head).into_owned()));
-            entry.body_truncated = true;
-        } else {
-            entry.body = Some(
-                serde_json::from_slice(body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
-            );
+        if let Some(record) = &mut self.record {
+            let truncated = body.len() > MAX_JOURNAL_BODY_BYTES;
+            let kept = body
+                .get(..MAX_JOURNAL_BODY_BYTES.min(body.len()))
+                .unwrap_or_default();
+            record.body = Some(kept.into());
+            record.body_truncated = truncated;
         }
     }
 
     /// Records the answer.
-    pub(crate) fn finish(mut self, status: u16, error_code: Option<&str>) {
-        if let Some(entry) = &mut self.entry {
-            entry.status = Some(status);
-            entry.error_code = error_code.map(str::to_owned);
+    pub(crate) fn finish(mut self, status: u16, error_code: Option<&'static str>) {
+        if let Some(record) = &mut self.record {
+            record.status = Some(status);
+            record.error_code = error_code;
         }
         // Recorded by `drop`.
     }
@@ -187,10 +225,9 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Some(mut entry) = self.entry.take() {
-            entry.duration_ms =
-                u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            self.journal.record(self.sequence, entry);
+        if let Some(mut record) = self.record.take() {
+            record.duration = self.started.elapsed();
+            self.journal.record(record);
         }
     }
 }
@@ -205,10 +242,10 @@ mod tests {
     fn the_ring_keeps_the_last_in_received_order() {
         let journal = Arc::new(Journal::new(3));
         let first = journal
-            .start("PUT", "/api/v1/contacts/a", Some("a"))
+            .start(&Method::PUT, "/api/v1/contacts/a", Some("a"))
             .unwrap();
         let second = journal
-            .start("PUT", "/api/v1/contacts/b", Some("b"))
+            .start(&Method::PUT, "/api/v1/contacts/b", Some("b"))
             .unwrap();
         // The second finishes first; the list is still in received order.
         second.finish(200, None);
@@ -222,7 +259,7 @@ mod tests {
         assert_eq!(ids(&journal), ["a", "b"]);
         for id in ["c", "d"] {
             journal
-                .start("PUT", "/p", Some(id))
+                .start(&Method::PUT, "/p", Some(id))
                 .unwrap()
                 .finish(200, None);
         }
@@ -232,7 +269,7 @@ mod tests {
         assert!(
             Journal::new(0)
                 .clone_arc()
-                .start("PUT", "/p", None)
+                .start(&Method::PUT, "/p", None)
                 .is_none()
         );
     }
@@ -240,7 +277,7 @@ mod tests {
     #[test]
     fn a_dropped_request_is_recorded_without_a_status() {
         let journal = Arc::new(Journal::new(3));
-        let mut pending = journal.start("PUT", "/p", Some("a")).unwrap();
+        let mut pending = journal.start(&Method::PUT, "/p", Some("a")).unwrap();
         pending.fault("drop");
         drop(pending);
         let entry = &journal.list(None, None)[0];
@@ -255,7 +292,7 @@ mod tests {
             b"not json",
             &[b'x'; MAX_JOURNAL_BODY_BYTES + 5],
         ] {
-            let mut pending = journal.start("PUT", "/p", None).unwrap();
+            let mut pending = journal.start(&Method::PUT, "/p", None).unwrap();
             pending.body(&Bytes::copy_from_slice(body));
         }
         let entries = journal.list(None, None);

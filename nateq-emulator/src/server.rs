@@ -168,7 +168,7 @@ async fn update_contact(
     let contact_id = id.as_ref().ok().map(|Path(id)| id.as_str());
     let mut journal = app
         .journal
-        .start(parts.method.as_str(), parts.uri.path(), contact_id);
+        .start(&parts.method, parts.uri.path(), contact_id);
     let key = app.keys.authenticate(headers);
     if let (Some(entry), Ok(key)) = (&mut journal, &key) {
         entry.key_id(&key.id);
@@ -677,10 +677,7 @@ fn journal_refusal(app: &AppState, request: &Request<Body>, failure: Failure) ->
     let path = request.uri().path();
     if path == "/api/v1" || path.starts_with("/api/v1/") {
         let contact_id = path.strip_prefix("/api/v1/contacts/");
-        if let Some(mut entry) = app
-            .journal
-            .start(request.method().as_str(), path, contact_id)
-        {
+        if let Some(mut entry) = app.journal.start(request.method(), path, contact_id) {
             if let Ok(key) = app.keys.authenticate(request.headers()) {
                 entry.key_id(&key.id);
             }
