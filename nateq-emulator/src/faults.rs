@@ -129,7 +129,8 @@ pub struct FaultConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultCounters {
-    /// Requests of the Nateq API seen while the rate was above zero.
+    /// Requests of the Nateq API drawn for a random fault: seen while the rate was above zero,
+    /// and not taken by a rule.
     pub requests: u64,
     /// Faults injected, all kinds together.
     pub injected: u64,
