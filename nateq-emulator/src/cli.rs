@@ -4,15 +4,23 @@
 //! the same command by flattening [`EmulatorArgs`] and calling [`run`].
 
 use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::{DEFAULT_DEMO_CONTACTS, Emulator, EmulatorBuilder, Error, FaultConfig, FaultKind};
+use crate::{
+    DEFAULT_DEMO_CONTACTS, DEFAULT_JOURNAL_CAPACITY, Emulator, EmulatorBuilder, Error, FaultConfig,
+    FaultKind,
+};
 
 /// Flags of `nateq-emulator` (and of any command that flattens them).
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct EmulatorArgs {
-    /// Port on 127.0.0.1 to listen on (0 picks a free port)
+    /// Address to listen on; anything but loopback opens the data to the network
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free port)
     #[arg(long, value_name = "N", default_value_t = 4010)]
     pub port: u16,
 
@@ -47,6 +55,14 @@ pub struct EmulatorArgs {
     /// Latency added by latency faults, in milliseconds
     #[arg(long, value_name = "MS", default_value_t = 200)]
     pub fault_latency_ms: u64,
+
+    /// Limit each API key to N requests per second on /api/v1 (burst: max(1, ceil(N/10)))
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: Option<u32>,
+
+    /// How many requests to /api/v1 the journal keeps (GET /_emulator/requests); 0 keeps none
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_CAPACITY)]
+    pub journal: usize,
 }
 
 impl EmulatorArgs {
@@ -66,9 +82,14 @@ impl EmulatorArgs {
 
     /// A builder configured by the flags.
     pub fn builder(&self) -> EmulatorBuilder {
-        let builder = Emulator::builder()
+        let mut builder = Emulator::builder()
+            .host(self.host)
             .port(self.port)
+            .journal(self.journal)
             .faults(self.fault_config());
+        if let Some(per_second) = self.rate_limit {
+            builder = builder.rate_limit(per_second);
+        }
         match &self.seed {
             Some(path) => builder.seed_file(path),
             None => builder.demo_contacts(self.demo_contacts),
@@ -82,6 +103,14 @@ impl EmulatorArgs {
 /// Logs go through `tracing`; install a subscriber that writes to standard error first.
 pub async fn run(args: &EmulatorArgs) -> Result<(), Error> {
     let emulator = args.builder().spawn().await?;
+    if !args.host.is_loopback() {
+        // On stderr whatever the log filter: this is a warning about exposure, not a log line.
+        eprintln!(
+            "warning: listening on {}, not a loopback address: anyone who can reach it can read \
+             and change the data with the demo keys, which are public",
+            emulator.addr()
+        );
+    }
     // Listen for signals before the first line: a caller that reads it may stop us at once.
     let signals = Signals::new()?;
     {

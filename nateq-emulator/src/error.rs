@@ -10,8 +10,10 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The listening socket could not be bound.
-    #[error("cannot listen on 127.0.0.1:{port}")]
+    #[error("cannot listen on {host}:{port}")]
     Bind {
+        /// The address that was asked for.
+        host: std::net::IpAddr,
         /// The port that was asked for (0 means any free port).
         port: u16,
         /// The underlying I/O error.
@@ -42,6 +44,9 @@ pub enum Error {
     /// The fault configuration is out of range.
     #[error("invalid fault configuration: {0}")]
     InvalidFaults(String),
+    /// The rate limit is out of range.
+    #[error("invalid rate limit: {0}")]
+    InvalidRateLimit(String),
     /// A fault kind name is not one of `429`, `503`, `drop`, `stall`, `latency`.
     #[error("unknown fault kind `{0}` (expected one of 429, 503, drop, stall, latency)")]
     UnknownFaultKind(String),

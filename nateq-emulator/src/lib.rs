@@ -7,6 +7,8 @@ mod auth;
 pub mod cli;
 mod error;
 mod faults;
+mod journal;
+mod ratelimit;
 mod response;
 mod seed;
 mod server;
@@ -14,7 +16,7 @@ mod store;
 mod validate;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,7 +25,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use error::Error;
-pub use faults::{FaultConfig, FaultCounters, FaultKind, FaultStatus};
+pub use faults::{FaultConfig, FaultCounters, FaultKind, FaultRule, FaultRuleKind, FaultStatus};
+pub use journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry, MAX_JOURNAL_BODY_BYTES};
+pub use ratelimit::{RateLimit, burst};
 pub use seed::{
     ApiKey, DEMO_FULL_KEY, DEMO_ORG, DEMO_READ_ONLY_KEY, OTHER_ORG, OTHER_ORG_KEY, SCOPE_READ,
     SCOPE_WRITE, Seed, SeedCompany, SeedContact,
@@ -33,19 +37,23 @@ pub use store::StoredContact;
 
 use auth::Keys;
 use faults::Faults;
+use journal::Journal;
+use ratelimit::RateLimiter;
 use server::{App, AppState};
 use store::Store;
 
 /// The number of demo contacts when nothing else is asked for.
 pub const DEFAULT_DEMO_CONTACTS: usize = 5;
 
-/// A running emulator on `127.0.0.1`; dropping it shuts the server down.
+/// A running emulator (on `127.0.0.1` unless asked otherwise); dropping it shuts the server down.
 pub struct Emulator {
     addr: SocketAddr,
     base_url: String,
     seed: Arc<Seed>,
     store: Arc<Store>,
     faults: Arc<Faults>,
+    rate_limit: Arc<RateLimiter>,
+    journal: Arc<Journal>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -53,9 +61,12 @@ pub struct Emulator {
 /// Configures and starts an [`Emulator`]; see [`Emulator::builder`].
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
+    host: IpAddr,
     port: u16,
     source: SeedSource,
     faults: FaultConfig,
+    rate_limit: Option<u32>,
+    journal: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -66,13 +77,16 @@ enum SeedSource {
 }
 
 impl Emulator {
-    /// A builder with the defaults: a free port, [`DEFAULT_DEMO_CONTACTS`] demo contacts and no
-    /// faults.
+    /// A builder with the defaults: `127.0.0.1`, a free port, [`DEFAULT_DEMO_CONTACTS`] demo
+    /// contacts, no faults and no rate limit.
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             source: SeedSource::Demo(DEFAULT_DEMO_CONTACTS),
             faults: FaultConfig::default(),
+            rate_limit: None,
+            journal: DEFAULT_JOURNAL_CAPACITY,
         }
     }
 
@@ -150,6 +164,28 @@ impl Emulator {
         self.faults.status()
     }
 
+    /// Sets the rate limit (as `PUT /_emulator/rate-limit` does): `Some(n)` requests per second
+    /// and API key, `None` for no limit. Every key's bucket starts full again.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) -> Result<RateLimit, Error> {
+        self.rate_limit.set(per_second)
+    }
+
+    /// The rate limit in force (as `GET /_emulator/rate-limit` returns it).
+    pub fn rate_limit(&self) -> RateLimit {
+        self.rate_limit.get()
+    }
+
+    /// The journal of requests to `/api/v1`, oldest first (as `GET /_emulator/requests` lists
+    /// it).
+    pub fn requests(&self) -> Vec<JournalEntry> {
+        self.journal.list(None, None)
+    }
+
+    /// Empties the journal (as `DELETE /_emulator/requests` does).
+    pub fn clear_requests(&self) {
+        self.journal.clear();
+    }
+
     /// Stops accepting connections and waits (at most a few seconds) for requests in flight.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -162,6 +198,19 @@ impl Emulator {
 
     fn primary_org(&self) -> Option<&str> {
         self.seed.primary_key().map(|k| k.organization_id.as_str())
+    }
+}
+
+/// The address a local client connects to: loopback instead of an unspecified address.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
     }
 }
 
@@ -183,7 +232,14 @@ impl fmt::Debug for Emulator {
 }
 
 impl EmulatorBuilder {
-    /// The port on `127.0.0.1`; 0 (the default) picks a free one.
+    /// The address to listen on, `127.0.0.1` by default. Anything but a loopback address
+    /// opens the data (and the demo keys, which are public) to the network.
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The port; 0 (the default) picks a free one.
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
         self
@@ -213,9 +269,24 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds `127.0.0.1:{port}` and starts serving on the current tokio runtime.
+    /// Limits each API key to `per_second` requests per second on `/api/v1` (a token bucket of
+    /// [`burst`]`(per_second)` tokens); over it, 429 `RATE_LIMITED` with `Retry-After`.
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate_limit = Some(per_second);
+        self
+    }
+
+    /// How many requests the journal keeps (the oldest go first);
+    /// [`DEFAULT_JOURNAL_CAPACITY`] by default, 0 keeps none.
+    pub fn journal(mut self, capacity: usize) -> Self {
+        self.journal = capacity;
+        self
+    }
+
+    /// Binds `{host}:{port}` and starts serving on the current tokio runtime.
     pub async fn spawn(self) -> Result<Emulator, Error> {
         self.faults.validate()?;
+        RateLimit::new(self.rate_limit).validate()?;
         let seed = match self.source {
             SeedSource::Demo(n) => Seed::demo(n),
             SeedSource::File(path) => Seed::from_file(&path)?,
@@ -223,32 +294,37 @@ impl EmulatorBuilder {
         }
         .normalised()?;
         let seed = Arc::new(seed);
-        let listener = TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .map_err(|source| Error::Bind {
-                port: self.port,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
+        let bind_error = |source| Error::Bind {
+            host: self.host,
             port: self.port,
             source,
-        })?;
+        };
+        let listener = TcpListener::bind((self.host, self.port))
+            .await
+            .map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
         let store = Arc::new(Store::new(Arc::clone(&seed)));
         let faults = Arc::new(Faults::new(self.faults));
+        let rate_limit = Arc::new(RateLimiter::new(RateLimit::new(self.rate_limit)));
+        let journal = Arc::new(Journal::new(self.journal));
         let state = AppState::new(App {
             store: Arc::clone(&store),
             keys: Keys::new(&seed.keys),
             faults: Arc::clone(&faults),
+            rate_limit: Arc::clone(&rate_limit),
+            journal: Arc::clone(&journal),
         });
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, server::router(state), rx));
         tracing::info!(%addr, "nateq emulator listening");
         Ok(Emulator {
             addr,
-            base_url: format!("http://{addr}/api/v1"),
+            base_url: format!("http://{}/api/v1", reachable(addr)),
             seed,
             store,
             faults,
+            rate_limit,
+            journal,
             shutdown: Some(tx),
             task: Some(task),
         })

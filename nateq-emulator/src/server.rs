@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use bytes::{Bytes, BytesMut};
@@ -22,6 +22,8 @@ use tower::ServiceExt;
 
 use crate::auth::Keys;
 use crate::faults::{Fault, FaultConfig, Faults};
+use crate::journal::{Journal, Pending};
+use crate::ratelimit::{Decision, RateLimiter};
 use crate::response::{Failure, json_response, to_bytes};
 use crate::seed::{ApiKey, SCOPE_READ, SCOPE_WRITE};
 use crate::store::Store;
@@ -43,6 +45,8 @@ pub(crate) struct App {
     pub store: Arc<Store>,
     pub keys: Keys,
     pub faults: Arc<Faults>,
+    pub rate_limit: Arc<RateLimiter>,
+    pub journal: Arc<Journal>,
 }
 
 impl AppState {
@@ -76,6 +80,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/_emulator/contacts/{id}", get(admin_contact))
         .route("/_emulator/reset", post(admin_reset))
         .route("/_emulator/faults", get(admin_faults).put(admin_set_faults))
+        .route(
+            "/_emulator/rate-limit",
+            get(admin_rate_limit).put(admin_set_rate_limit),
+        )
+        .route("/_emulator/health", get(health))
+        .route(
+            "/_emulator/requests",
+            get(admin_requests).delete(admin_clear_requests),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state)
@@ -143,7 +156,7 @@ pub(crate) async fn serve(
     connections.shutdown().await;
 }
 
-/// `PUT /api/v1/contacts/{id}`, with fault injection.
+/// `PUT /api/v1/contacts/{id}`: the rate limit, fault injection, the update, the journal.
 async fn update_contact(
     State(app): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -152,8 +165,81 @@ async fn update_contact(
     // Headers by reference: the `HeaderMap` extractor would clone them on every request.
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
+    let contact_id = id.as_ref().ok().map(|Path(id)| id.as_str());
+    let mut journal = app
+        .journal
+        .start(&parts.method, parts.uri.path(), contact_id);
+    let key = app.keys.authenticate(headers);
+    if let (Some(entry), Ok(key)) = (&mut journal, &key) {
+        entry.key_id(&key.id);
+    }
+    // The limit is per key: a request without a valid key is not counted (it gets its 401).
+    let limit = key.as_ref().ok().and_then(|k| app.rate_limit.check(&k.id));
+    let (mut response, error_code) = match limit {
+        Some(Decision {
+            retry_after_secs: Some(secs),
+            ..
+        }) => {
+            journal_body(headers, body, &mut journal).await;
+            answer(Err(rate_limited(secs)))
+        }
+        _ => faulty_update(&app, key, id, headers, body, &mut journal).await,
+    };
+    if let Some(decision) = limit {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+        headers.insert(
+            "x-ratelimit-remaining",
+            HeaderValue::from(decision.remaining),
+        );
+        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_secs));
+    }
+    if let Some(entry) = journal {
+        entry.finish(response.status().as_u16(), error_code);
+    }
+    response
+}
+
+/// The response of a result, and the error code to journal.
+fn answer(result: Result<Bytes, Failure>) -> (Response, Option<&'static str>) {
+    match result {
+        Ok(body) => (json_response(StatusCode::OK, body), None),
+        Err(failure) => {
+            let code = failure.code;
+            (failure.into_response(), Some(code))
+        }
+    }
+}
+
+/// The 429 of the rate limit.
+fn rate_limited(retry_after_secs: u64) -> Failure {
+    let mut failure = Failure::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        format!("rate limit exceeded; retry after {retry_after_secs} seconds"),
+    );
+    failure.retry_after = Some(retry_after_secs);
+    failure
+}
+
+/// The update with the targeted and the seeded random faults.
+async fn faulty_update(
+    app: &AppState,
+    key: Result<&ApiKey, Failure>,
+    id: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+    journal: &mut Option<Pending>,
+) -> (Response, Option<&'static str>) {
+    let contact_id = id.as_ref().ok().map(|Path(id)| id.as_str());
+    let decided = app.faults.decide(contact_id);
+    if let (Some(entry), Some(decided)) = (journal.as_mut(), decided) {
+        entry.fault(decided.name);
+    }
     let mut drop_connection = false;
-    match app.faults.decide() {
+    let mut malformed = false;
+    // A fault answered without applying anything reads the body for the journal only.
+    match decided.map(|d| d.fault) {
         None => {}
         Some(Fault::TooManyRequests { retry_after_secs }) => {
             let mut failure = Failure::new(
@@ -162,43 +248,109 @@ async fn update_contact(
                 format!("too many requests; retry after {retry_after_secs} seconds"),
             );
             failure.retry_after = Some(retry_after_secs);
-            return failure.into_response();
+            journal_body(headers, body, journal).await;
+            return answer(Err(failure));
+        }
+        Some(Fault::InternalServerError) => {
+            journal_body(headers, body, journal).await;
+            return answer(Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "an internal error occurred; retry later",
+            )));
+        }
+        Some(Fault::BadGateway) => {
+            journal_body(headers, body, journal).await;
+            return (bad_gateway(), None);
         }
         Some(Fault::ServiceUnavailable) => {
-            return Failure::new(
+            journal_body(headers, body, journal).await;
+            return answer(Err(Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
                 "the service is temporarily unavailable; retry later",
-            )
-            .into_response();
+            )));
+        }
+        Some(Fault::DropBeforeApply) => {
+            journal_body(headers, body, journal).await;
+            kill_connection().await;
+            return answer(Err(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "the connection could not be dropped",
+            )));
         }
         Some(Fault::Stall(duration) | Fault::Latency(duration)) => {
             tokio::time::sleep(duration).await;
         }
-        Some(Fault::Drop) => drop_connection = true,
+        Some(Fault::DropAfterApply) => drop_connection = true,
+        Some(Fault::Malformed) => malformed = true,
     }
-    let response = match handle_update(&app, id, headers, body).await {
-        Ok(body) => json_response(StatusCode::OK, body),
-        Err(failure) => failure.into_response(),
-    };
-    if drop_connection && CONNECTION_KILL.try_with(|kill| kill.0.notify_one()).is_ok() {
-        // The connection task closes the socket; this future is dropped with it.
+    let result = handle_update(app, key, id, headers, body, journal).await;
+    if drop_connection {
+        kill_connection().await;
+    }
+    match result {
+        // Half of the body, with a matching `Content-Length`: a complete response whose JSON
+        // ends in the middle.
+        Ok(body) if malformed => (
+            json_response(StatusCode::OK, body.slice(..body.len() / 2)),
+            None,
+        ),
+        result => answer(result),
+    }
+}
+
+/// Reads the body of a request that is answered without being applied, for the journal only.
+async fn journal_body(headers: &HeaderMap, body: Body, journal: &mut Option<Pending>) {
+    if let Some(entry) = journal
+        && let Ok(body) = read_body(headers, body).await
+    {
+        entry.body(&body);
+    }
+}
+
+/// Closes the connection of the request being handled without a response: never returns
+/// (this future is dropped with the connection), unless there is no connection to close.
+async fn kill_connection() {
+    if CONNECTION_KILL.try_with(|kill| kill.0.notify_one()).is_ok() {
         std::future::pending::<()>().await;
     }
+}
+
+/// A 502 as a proxy in front of the API sends it: an HTML page, not the envelope.
+fn bad_gateway() -> Response {
+    let mut response = (
+        StatusCode::BAD_GATEWAY,
+        Bytes::from_static(
+            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+              <center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
+        ),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     response
 }
 
 async fn handle_update(
     app: &AppState,
+    key: Result<&ApiKey, Failure>,
     id: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
+    journal: &mut Option<Pending>,
 ) -> Result<Bytes, Failure> {
-    let key = app.keys.authenticate(headers)?;
+    let key = key?;
     require_scope(key, SCOPE_WRITE)?;
     let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
     check_content_type(headers)?;
     let body = read_body(headers, body).await?;
+    if let Some(entry) = journal {
+        entry.body(&body);
+    }
     let request = parse_update(&body)?;
     app.store.update(key, &id, request)
 }
@@ -370,6 +522,135 @@ async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body:
     }
 }
 
+/// `GET /_emulator/rate-limit`.
+async fn admin_rate_limit(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match admin_key(&app, &headers) {
+        Ok(_) => json_response(StatusCode::OK, to_bytes(&app.rate_limit.get())),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `PUT /_emulator/rate-limit`: `{"perSecond": N}` or `{"perSecond": null}`; buckets start full.
+async fn admin_set_rate_limit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        admin_key(&app, &headers)?;
+        let body = read_body(&headers, body).await?;
+        let per_second = parse_rate_limit(&body)?;
+        app.rate_limit
+            .set(per_second)
+            .map_err(|e| field_error("perSecond", e.to_string()))
+    }
+    .await;
+    match result {
+        Ok(limit) => json_response(StatusCode::OK, to_bytes(&limit)),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// The body of `PUT /_emulator/rate-limit`: an object with exactly `perSecond`.
+fn parse_rate_limit(body: &[u8]) -> Result<Option<u32>, Failure> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Failure::bad_body(format!("invalid rate limit: {e}")))?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(Failure::bad_body(
+            "invalid rate limit: expected a json object",
+        ));
+    };
+    if let Some(unknown) = object.keys().find(|k| k.as_str() != "perSecond") {
+        return Err(field_error(
+            unknown,
+            "unknown property; expected only perSecond",
+        ));
+    }
+    match object.get("perSecond") {
+        None => Err(field_error(
+            "perSecond",
+            "required; a whole number of requests per second, or null for no limit",
+        )),
+        Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| {
+                field_error(
+                    "perSecond",
+                    format!(
+                        "must be a whole number from 1 to {}, or null, not {value}",
+                        u32::MAX
+                    ),
+                )
+            }),
+    }
+}
+
+/// 400 `VALIDATION_ERROR` naming one field, shaped like the API's validation errors.
+fn field_error(field: &str, reason: impl Into<String>) -> Failure {
+    let reason = reason.into();
+    Failure::validation(
+        format!("invalid {field}: {reason}"),
+        serde_json::json!({ "fields": [{ "field": field, "reason": reason }] }),
+    )
+}
+
+/// `GET /_emulator/requests[?limit=N][&contactId=ID]`: the journal, oldest first.
+async fn admin_requests(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let result = admin_key(&app, &headers).and_then(|_| {
+        let mut limit = None;
+        let mut contact_id = None;
+        for (name, value) in &query {
+            match name.as_str() {
+                "limit" => {
+                    let n = value.parse::<usize>().map_err(|_| {
+                        field_error("limit", format!("must be a whole number, not {value:?}"))
+                    })?;
+                    limit = Some(n);
+                }
+                "contactId" => contact_id = Some(value.as_str()),
+                other => {
+                    return Err(field_error(
+                        other,
+                        "unknown query parameter; expected limit or contactId",
+                    ));
+                }
+            }
+        }
+        Ok(app.journal.list(contact_id, limit))
+    });
+    match result {
+        Ok(entries) => json_response(StatusCode::OK, to_bytes(&entries)),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `DELETE /_emulator/requests`: empties the journal.
+async fn admin_clear_requests(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match admin_key(&app, &headers) {
+        Ok(_) => {
+            app.journal.clear();
+            json_response(
+                StatusCode::OK,
+                Bytes::from_static(br#"{"success":true,"message":"journal cleared"}"#),
+            )
+        }
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// `GET /_emulator/health`: 200 `{"status":"ok"}`, without a key.
+async fn health() -> Response {
+    json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#))
+}
+
 /// The admin API needs a valid key with `contacts:read`.
 fn admin_key<'a>(app: &'a AppState, headers: &HeaderMap) -> Result<&'a ApiKey, Failure> {
     let key = app.keys.authenticate(headers)?;
@@ -377,16 +658,31 @@ fn admin_key<'a>(app: &'a AppState, headers: &HeaderMap) -> Result<&'a ApiKey, F
     Ok(key)
 }
 
-async fn method_not_allowed(method: Method) -> Response {
+async fn method_not_allowed(State(app): State<AppState>, request: Request<Body>) -> Response {
     // The router adds the `Allow` header.
-    Failure::new(
+    let failure = Failure::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
-        format!("method {method} is not allowed on this path"),
-    )
-    .into_response()
+        format!("method {} is not allowed on this path", request.method()),
+    );
+    journal_refusal(&app, &request, failure)
 }
 
-async fn not_found() -> Response {
-    Failure::not_found("no such route").into_response()
+async fn not_found(State(app): State<AppState>, request: Request<Body>) -> Response {
+    journal_refusal(&app, &request, Failure::not_found("no such route"))
+}
+
+/// Answers `failure`, journaled if the request was meant for `/api/v1`.
+fn journal_refusal(app: &AppState, request: &Request<Body>, failure: Failure) -> Response {
+    let path = request.uri().path();
+    if path == "/api/v1" || path.starts_with("/api/v1/") {
+        let contact_id = path.strip_prefix("/api/v1/contacts/");
+        if let Some(mut entry) = app.journal.start(request.method(), path, contact_id) {
+            if let Ok(key) = app.keys.authenticate(request.headers()) {
+                entry.key_id(&key.id);
+            }
+            entry.finish(failure.status.as_u16(), Some(failure.code));
+        }
+    }
+    failure.into_response()
 }

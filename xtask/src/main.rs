@@ -6,12 +6,15 @@
 //! - `cargo xtask codegen --check` changes nothing and fails when the snapshot is stale,
 //!   printing a unified diff, a summary of the spec changes (breaking ones marked) and the
 //!   command to run.
+//! - `cargo xtask man --out DIR` writes the man pages of `nateq` and its subcommands into `DIR`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use nateq_codegen::summary::{Change, Summary};
+
+mod man;
 
 /// Paths of the spec and the committed snapshot, relative to the workspace root.
 const SPEC: &str = "openapi.yaml";
@@ -28,8 +31,13 @@ fn main() -> ExitCode {
     {
         ["codegen"] => codegen(&workspace_root(), Mode::Write),
         ["codegen", "--check"] => codegen(&workspace_root(), Mode::Check),
+        ["man", "--out", dir] => man::man(Path::new(dir)).map(|pages| {
+            for page in pages {
+                println!("{}", page.display());
+            }
+        }),
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check]");
+            eprintln!("usage: cargo xtask codegen [--check]\n       cargo xtask man --out DIR");
             return ExitCode::from(2);
         }
     };

@@ -271,3 +271,12 @@ async fn inconsistent_seeds_are_refused() {
         .unwrap_err();
     assert!(matches!(missing, Error::SeedRead { .. }));
 }
+
+#[tokio::test]
+async fn health_answers_ok_without_a_key() {
+    let h = start().await;
+    let reply = Reply::read(h.http.get(h.admin("health")).send().await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json(), serde_json::json!({ "status": "ok" }));
+    assert_eq!(reply.headers["content-type"], "application/json");
+}

@@ -22,12 +22,16 @@ impl Drop for Running {
 }
 
 fn launch(args: &[&str]) -> (Running, Duration) {
+    launch_with(args, Stdio::null())
+}
+
+fn launch_with(args: &[&str], stderr: Stdio) -> (Running, Duration) {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -157,4 +161,120 @@ fn sigterm_shuts_down_gracefully() {
     assert!(status.success());
     let exit = running.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test]
+async fn rate_limit_flag_is_applied() {
+    let (running, _) = launch(&["--port", "0", "--rate-limit", "1"]);
+    let http = http_client();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let response = http
+            .put(format!("{}/contacts/ct_demo_1", running.base_url))
+            .bearer_auth(&running.key)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        seen.push((
+            response.status().as_u16(),
+            response.headers()["x-ratelimit-limit"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        ));
+    }
+    assert_eq!(seen, [(200, "1".to_owned()), (429, "1".to_owned())]);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+        .args(["--port", "0", "--rate-limit", "0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--rate-limit"), "{stderr}");
+}
+
+/// Reads standard error to its end after a graceful stop.
+#[cfg(unix)]
+fn stop_and_read_stderr(mut running: Running) -> String {
+    use std::io::Read;
+    let pid = running.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let mut stderr = String::new();
+    running
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(running.child.wait().unwrap().success());
+    stderr
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_non_loopback_host_warns_and_still_serves_locally() {
+    let (running, _) = launch_with(&["--host", "0.0.0.0", "--port", "0"], Stdio::piped());
+    // The printed URL is one a local client can reach; only loopback traffic here.
+    assert!(
+        running.base_url.starts_with("http://127.0.0.1:"),
+        "{}",
+        running.base_url
+    );
+    let health = http_client()
+        .get(running.base_url.replace("/api/v1", "/_emulator/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let stderr = stop_and_read_stderr(running);
+    assert!(
+        stderr.contains("warning: listening on 0.0.0.0:") && stderr.contains("not a loopback"),
+        "{stderr}"
+    );
+
+    // The default host is loopback: no warning.
+    let (running, _) = launch_with(&["--port", "0"], Stdio::piped());
+    let stderr = stop_and_read_stderr(running);
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+        .args(["--host", "localhost:80", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--host"), "{stderr}");
+}
+
+#[tokio::test]
+async fn journal_flag_bounds_the_journal() {
+    let (running, _) = launch(&["--port", "0", "--journal", "1"]);
+    let http = http_client();
+    for name in ["First", "Second"] {
+        let response = http
+            .put(format!("{}/contacts/ct_demo_1", running.base_url))
+            .bearer_auth(&running.key)
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"name":"{name}"}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let journal: serde_json::Value = http
+        .get(running.base_url.replace("/api/v1", "/_emulator/requests"))
+        .bearer_auth(&running.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(journal.as_array().map(Vec::len), Some(1), "{journal}");
+    assert_eq!(journal[0]["body"]["name"], "Second");
 }

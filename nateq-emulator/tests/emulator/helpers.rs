@@ -74,6 +74,25 @@ impl Harness {
         Reply::read(response).await
     }
 
+    /// An admin request with the full key and, if given, a JSON body.
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, self.admin(path))
+            .bearer_auth(self.emu.api_key());
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        Reply::read(request.send().await.unwrap()).await
+    }
+
     pub fn stored(&self, id: &str) -> StoredContact {
         self.emu.contact(id).unwrap()
     }

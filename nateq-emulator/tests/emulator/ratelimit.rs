@@ -1,0 +1,148 @@
+//! The rate limit: per-key token buckets, the 429 and the `X-RateLimit-*` headers, the admin route.
+
+use nateq_emulator::{Emulator, RateLimit};
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{Reply, start, start_with};
+
+fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
+    reply.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn limit_headers(reply: &Reply) -> [Option<&str>; 3] {
+    [
+        header(reply, "x-ratelimit-limit"),
+        header(reply, "x-ratelimit-remaining"),
+        header(reply, "x-ratelimit-reset"),
+    ]
+}
+
+#[tokio::test]
+async fn over_the_limit_is_a_429_with_retry_after_and_the_headers() {
+    let h = start_with(Emulator::builder().rate_limit(1)).await;
+    let first = h.put("ct_demo_1", r#"{"name":"First"}"#).await;
+    first.ok();
+    assert_eq!(limit_headers(&first), [Some("1"), Some("0"), Some("1")]);
+
+    // A burst of 1: the next request within the second is refused and changes nothing.
+    let refused = h.put("ct_demo_1", r#"{"name":"Second"}"#).await;
+    refused.err(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    assert_eq!(header(&refused, "retry-after"), Some("1"));
+    assert_eq!(limit_headers(&refused), [Some("1"), Some("0"), Some("1")]);
+    assert_eq!(h.stored("ct_demo_1").contact.name.as_deref(), Some("First"));
+
+    // Another key has its own bucket.
+    let other = h
+        .put_as(
+            h.emu.other_org_key().unwrap(),
+            "ct_other_1",
+            r#"{"name":"Other"}"#,
+        )
+        .await;
+    other.ok();
+    assert_eq!(limit_headers(&other), [Some("1"), Some("0"), Some("1")]);
+
+    // A request without a valid key is not counted: it gets its 401, without the headers.
+    let unauthorized = h.put_as("tg_test_nope", "ct_demo_1", "{}").await;
+    unauthorized.err(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    assert_eq!(limit_headers(&unauthorized), [None, None, None]);
+
+    // The admin API and the health check are never limited.
+    for _ in 0..3 {
+        let reply = h.admin_get("contacts/ct_demo_1").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(limit_headers(&reply), [None, None, None]);
+    }
+    let health = h.http.get(h.admin("health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn no_headers_without_a_limit_and_the_admin_route_switches_it() {
+    let h = start().await;
+    let reply = h.put("ct_demo_1", "{}").await;
+    reply.ok();
+    assert_eq!(limit_headers(&reply), [None, None, None]);
+    assert_eq!(
+        h.admin_get("rate-limit").await.json(),
+        serde_json::json!({ "perSecond": null, "burst": null })
+    );
+
+    let set = h
+        .admin_send(Method::PUT, "rate-limit", Some(r#"{"perSecond": 25}"#))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(
+        set.json(),
+        serde_json::json!({ "perSecond": 25, "burst": 3 })
+    );
+    assert_eq!(h.emu.rate_limit(), RateLimit::new(Some(25)));
+    let reply = h.put("ct_demo_1", "{}").await;
+    reply.ok();
+    assert_eq!(limit_headers(&reply)[0], Some("25"));
+    assert_eq!(h.admin_get("rate-limit").await.json()["perSecond"], 25);
+
+    let off = h
+        .admin_send(Method::PUT, "rate-limit", Some(r#"{"perSecond": null}"#))
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    let reply = h.put("ct_demo_1", "{}").await;
+    reply.ok();
+    assert_eq!(limit_headers(&reply), [None, None, None]);
+
+    // The Rust handle does the same.
+    h.emu.set_rate_limit(Some(1)).unwrap();
+    h.put("ct_demo_1", "{}").await.ok();
+    h.put("ct_demo_1", "{}")
+        .await
+        .err(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    assert!(h.emu.set_rate_limit(Some(0)).is_err());
+    h.emu.set_rate_limit(None).unwrap();
+    h.put("ct_demo_1", "{}").await.ok();
+}
+
+#[tokio::test]
+async fn bad_rate_limit_bodies_are_400s_naming_the_field() {
+    let h = start().await;
+    for (body, field) in [
+        (r#"{"perSecond": 0}"#, "perSecond"),
+        (r#"{"perSecond": -3}"#, "perSecond"),
+        (r#"{"perSecond": 1.5}"#, "perSecond"),
+        (r#"{"perSecond": "10"}"#, "perSecond"),
+        (r#"{"perSecond": 99999999999}"#, "perSecond"),
+        ("{}", "perSecond"),
+        (r#"{"perSecond": 5, "burst": 9}"#, "burst"),
+    ] {
+        let reply = h.admin_send(Method::PUT, "rate-limit", Some(body)).await;
+        reply.err(StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+        assert_eq!(reply.detail_fields(), [field], "{body}: {}", reply.body);
+    }
+    for body in ["[]", "not json", r#""perSecond""#] {
+        let reply = h.admin_send(Method::PUT, "rate-limit", Some(body)).await;
+        reply.err(StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+        assert!(
+            reply.json()["error"]["details"]["body"].is_string(),
+            "{}",
+            reply.body
+        );
+    }
+    // Nothing was changed by the bad bodies.
+    assert_eq!(h.emu.rate_limit(), RateLimit::default());
+}
+
+#[tokio::test]
+async fn the_admin_route_needs_a_key() {
+    let h = start().await;
+    let reply = Reply::read(
+        h.http
+            .put(h.admin("rate-limit"))
+            .header("content-type", "application/json")
+            .body(r#"{"perSecond": 1}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.err(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    assert_eq!(h.emu.rate_limit(), RateLimit::default());
+}
