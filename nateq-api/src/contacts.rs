@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use crate::decode::{decode, into_ack};
+use crate::decode::decode;
 use crate::error::Error;
 use crate::hooks::{CALL, CallFacts};
 use crate::types::Contact;
@@ -103,6 +103,11 @@ impl Contacts<'_> {
     /// # }
     /// ```
     pub async fn apply(&self, id: &str, update: ContactUpdate) -> UpdateOutcome<()> {
-        into_ack(self.update_detailed(id, update).await)
+        let outcome = self.update_detailed(id, update).await;
+        UpdateOutcome {
+            result: outcome.result.map(drop),
+            attempts: outcome.attempts,
+            throttled: outcome.throttled,
+        }
     }
 }

@@ -7,7 +7,6 @@ use progenitor_client::{Error as RawError, ResponseValue};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
 
-use crate::contacts::UpdateOutcome;
 use crate::error::{ApiError, Error, Problem, ValidationError};
 use crate::hooks::{CallFacts, error_chain, request_id};
 use crate::retry::retry_after;
@@ -105,15 +104,6 @@ pub(crate) async fn decode(
             })
         }
     })
-}
-
-/// Reduces an update's outcome to "applied" for [`Contacts::apply`](crate::Contacts::apply).
-pub(crate) fn into_ack(outcome: UpdateOutcome) -> UpdateOutcome<()> {
-    UpdateOutcome {
-        result: outcome.result.map(drop),
-        attempts: outcome.attempts,
-        throttled: outcome.throttled,
-    }
 }
 
 fn connection(facts: &CallFacts, e: reqwest::Error) -> Error {
