@@ -8,6 +8,7 @@ mod support;
 
 use std::sync::OnceLock;
 
+use nateq_api::fields::{FieldKind, UPDATE_CONTACT_FIELDS};
 use nateq_api::{ContactId, ContactUpdate};
 use proptest::prelude::*;
 use support::{ScriptServer, ok_contact};
@@ -47,20 +48,27 @@ fn text() -> impl Strategy<Value = Option<String>> {
     )
 }
 
-prop_compose! {
-    fn valid_update()(
-        a in text(), b in text(), c in text(), d in text(), e in text(), f in text(),
-        g in text(), h in text(), i in text(), j in text(), k in text(),
-        flags in proptest::array::uniform3(proptest::option::of(any::<bool>())),
-        kind in proptest::option::of(prop_oneof![Just("contact"), Just("guest"), Just("customer")]),
-    ) -> ContactUpdate {
-        let mut u = ContactUpdate::new();
-        u.avatar = a; u.channel_data = b; u.company_id = c; u.country = d; u.email = e;
-        u.external_id = f; u.language = g; u.name = h; u.phone = i; u.position = j; u.source = k;
-        u.do_not_contact = flags[0]; u.is_anonymous = flags[1]; u.is_potential_client = flags[2];
-        u.contact_type = kind.map(str::to_string);
-        u
-    }
+/// Any valid update: each field of the generated table set or not, with a value of its kind.
+fn valid_update() -> impl Strategy<Value = ContactUpdate> {
+    let fields = UPDATE_CONTACT_FIELDS;
+    proptest::collection::vec(
+        (text(), proptest::option::of(any::<bool>()), any::<usize>()),
+        fields.len(),
+    )
+    .prop_map(move |values| {
+        let mut map = serde_json::Map::new();
+        for (field, (text, flag, pick)) in fields.iter().zip(values) {
+            let value = match field.kind {
+                FieldKind::Boolean => flag.map(serde_json::Value::Bool),
+                FieldKind::Enum => text.map(|_| field.values[pick % field.values.len()].into()),
+                _ => text.map(serde_json::Value::String),
+            };
+            if let Some(value) = value {
+                map.insert(field.name.to_string(), value);
+            }
+        }
+        serde_json::from_value(serde_json::Value::Object(map)).unwrap()
+    })
 }
 
 proptest! {
@@ -75,16 +83,15 @@ proptest! {
     }
 }
 
-const LIMITS: [(&str, usize); 8] = [
-    ("country", 100),
-    ("email", 255),
-    ("externalId", 255),
-    ("language", 10),
-    ("name", 255),
-    ("phone", 50),
-    ("position", 255),
-    ("source", 100),
-];
+/// Every length-limited field of the generated table, with its limit.
+fn limits() -> Vec<(&'static str, usize)> {
+    let limits: Vec<_> = UPDATE_CONTACT_FIELDS
+        .iter()
+        .filter_map(|f| f.max_length.map(|limit| (f.name, limit)))
+        .collect();
+    assert!(!limits.is_empty(), "the spec has no length-limited field");
+    limits
+}
 
 fn emulator() -> &'static (nateq_emulator::Emulator, reqwest::Client) {
     static EMU: OnceLock<(nateq_emulator::Emulator, reqwest::Client)> = OnceLock::new();
@@ -103,10 +110,10 @@ proptest! {
     /// the client's validator does.
     #[test]
     fn client_and_emulator_agree_on_every_limit(
-        field in 0..LIMITS.len(),
-        value in around(255),
+        field in 0..limits().len(),
+        value in around(limits().iter().map(|(_, limit)| *limit).max().unwrap_or_default()),
     ) {
-        let (name, limit) = LIMITS[field];
+        let (name, limit) = limits()[field];
         // Re-cut the string around this field's own limit, keeping its mix of widths.
         let chars: Vec<char> = value.chars().collect();
         let take = (limit + chars.len() % 5).saturating_sub(2).min(chars.len());
