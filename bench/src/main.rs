@@ -10,6 +10,7 @@ mod memory;
 mod report;
 mod servers;
 mod stats;
+mod throttled;
 mod wrk;
 
 use nateq_bench::{fixture, handwritten};
@@ -59,6 +60,8 @@ enum Cmd {
     Memory,
     /// 6. Clean and incremental build times, TLS providers
     Build,
+    /// 7. update-many against the emulator's rate limit (20 and 100 requests/s)
+    Throttled,
     /// Re-render BENCHMARKS.md from the stored results
     Report,
     /// Run one client variant alone, for a profiler (perf, callgrind)
@@ -144,6 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Emulator => vec!["emulator"],
         Cmd::Memory => vec!["memory"],
         Cmd::Build => vec!["build"],
+        Cmd::Throttled => vec!["throttled"],
         Cmd::Report
         | Cmd::Serve { .. }
         | Cmd::ProfileClient { .. }
@@ -151,7 +155,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let needs_binaries = wanted
         .iter()
-        .any(|id| matches!(*id, "bulk" | "emulator" | "memory"));
+        .any(|id| matches!(*id, "bulk" | "emulator" | "memory" | "throttled"));
     if wanted.iter().any(|id| matches!(*id, "bulk" | "emulator")) && !have("wrk") {
         bail!("wrk is not installed: run bench/run.sh (it installs it) or apt-get install -y wrk");
     }
@@ -221,6 +225,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 quick,
             )?,
+            "throttled" => throttled::run(bins()?, &work, runs.min(3), quick)?,
             other => bail!("unknown scenario {other}"),
         };
         report::save(&results, &section)?;

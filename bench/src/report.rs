@@ -10,7 +10,15 @@ use crate::env::Machine;
 use crate::stats::{Section, Stat};
 
 /// The scenarios in report order.
-pub const ORDER: [&str; 6] = ["client", "decode", "bulk", "emulator", "memory", "build"];
+pub const ORDER: [&str; 7] = [
+    "client",
+    "decode",
+    "bulk",
+    "emulator",
+    "memory",
+    "build",
+    "throttled",
+];
 
 /// Where a scenario's latest full (not `--quick`) result is kept.
 pub fn result_path(results: &Path, id: &str) -> PathBuf {
