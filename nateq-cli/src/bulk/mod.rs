@@ -2,6 +2,7 @@
 //! row by row, `--resume`, a progress bar on a terminal, and a clean stop on Ctrl-C.
 
 pub mod input;
+pub mod order;
 pub mod report;
 
 use std::fs::File;
@@ -18,7 +19,10 @@ use tokio::sync::mpsc;
 use crate::cli::{GlobalArgs, InputFormat, UpdateManyArgs};
 use crate::connect::connect;
 use crate::exit::{Exit, exit_for_api_error};
+use crate::fields::FieldSet;
 use input::{Item, Row};
+use nateq_api::ContactUpdate;
+use order::{Keyed, Lanes};
 use report::{DoneSet, Outcome, ReportLine, ReportWriter};
 
 /// Failed rows printed on stderr before the rest are only counted.
@@ -35,22 +39,63 @@ pub struct Summary {
     pub skipped: u64,
     /// Rows that needed more than one attempt.
     pub retried: u64,
+    /// Rows not sent on `--resume` because later, done rows of the contact set all their
+    /// fields (they count as done).
+    pub superseded: u64,
 }
 
 impl Summary {
     /// The one-line summary printed on stderr.
     pub fn line(&self, elapsed: Duration) -> String {
-        let processed = self.done + self.failed;
+        let processed = self.done + self.failed + self.superseded;
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 {
             processed as f64 / secs
         } else {
             0.0
         };
+        let superseded = if self.superseded > 0 {
+            format!(", {} superseded", self.superseded)
+        } else {
+            String::new()
+        };
         format!(
-            "{} done, {} failed, {} skipped, {} retried in {:.2}s ({:.0} rows/s)",
+            "{} done, {} failed, {} skipped, {} retried{superseded} in {:.2}s ({:.0} rows/s)",
             self.done, self.failed, self.skipped, self.retried, secs, rate
         )
+    }
+}
+
+/// A valid row on its way to the API.
+#[derive(Debug)]
+struct Pending {
+    line: u64,
+    id: String,
+    update: Box<ContactUpdate>,
+    fields: FieldSet,
+}
+
+/// A row that was sent, with its outcome.
+#[derive(Debug)]
+struct Sent {
+    line: u64,
+    id: String,
+    fields: FieldSet,
+    outcome: nateq_api::UpdateOutcome<()>,
+}
+
+impl Keyed for Pending {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The end of the interruption message: the waiting rows that were not sent.
+fn left_for_resume(waiting: usize) -> String {
+    if waiting == 0 {
+        String::new()
+    } else {
+        format!("; {waiting} waiting rows are left for --resume")
     }
 }
 
@@ -83,6 +128,8 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
     };
 
     let concurrency = usize::from(args.concurrency);
+    // Rows of a busy contact wait in memory; past this many, reading stops until some finish.
+    let max_waiting = (concurrency * 16).max(256);
     let (tx, mut rx) = mpsc::channel::<Item>(concurrency.max(32) * 2);
     std::thread::Builder::new()
         .name("nateq-input".into())
@@ -97,7 +144,17 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
     let mut input_done = false;
     let mut signals = Signals::new()?;
     let contacts = connection.client.contacts();
+    let send = move |row: Pending| async move {
+        let outcome = contacts.apply(&row.id, *row.update).await;
+        Sent {
+            line: row.line,
+            id: row.id,
+            fields: row.fields,
+            outcome,
+        }
+    };
     let mut in_flight = FuturesUnordered::new();
+    let mut lanes = Lanes::default();
 
     loop {
         let taking = stop.is_none() && !input_done;
@@ -114,60 +171,82 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                     stop = Some(Stop::Interrupted);
                     break;
                 }
+                let waiting = lanes.drop_waiting();
                 progress.suspend(|| eprintln!(
-                    "interrupted: finishing {} rows in flight (press Ctrl-C again to stop now)",
-                    in_flight.len()
+                    "interrupted: finishing {} rows in flight (press Ctrl-C again to stop now){}",
+                    in_flight.len(),
+                    left_for_resume(waiting),
                 ));
                 stop = Some(Stop::Interrupted);
                 rx.close();
             }
-            Some((line, id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+            Some(Sent { line, id, fields, outcome }) = in_flight.next(), if !in_flight.is_empty() => {
                 let nateq_api::UpdateOutcome { result, attempts, .. } = outcome;
                 if attempts > 1 {
                     summary.retried += 1;
                 }
                 let entry = match result {
-                    Ok(_) => {
+                    Ok(()) => {
                         summary.done += 1;
-                        ReportLine { line, id: Some(id), result: Outcome::Ok, kind: None, status: None, code: None, message: None, attempts }
+                        ReportLine { fields: Some(fields), attempts, ..ReportLine::new(line, Some(id.clone()), Outcome::Ok) }
                     }
                     Err(error) => {
                         summary.failed += 1;
-                        let entry = ReportLine::failed(line, Some(id), &error, attempts);
+                        let entry = ReportLine::failed(line, Some(id.clone()), Some(fields), &error, attempts);
                         print_failure(&progress, &mut printed, &entry);
                         if stop.is_none() && is_fatal(&error) {
                             rx.close();
+                            lanes.drop_waiting();
                             stop = Some(Stop::Fatal(anyhow::Error::from(error)));
                         }
                         entry
                     }
                 };
+                // The next row of this contact goes only after this one is finished.
+                if let Some(next) = lanes.complete(&id) {
+                    in_flight.push(send(next));
+                }
                 record(&mut writer, &entry)?;
                 progress.inc(1);
             }
-            item = rx.recv(), if taking && in_flight.len() < concurrency => {
+            item = rx.recv(), if taking && in_flight.len() < concurrency && lanes.waiting() < max_waiting => {
                 match item {
                     None => input_done = true,
                     Some(Item::Skipped) => summary.skipped += 1,
                     Some(Item::Fatal(error)) => {
                         rx.close();
+                        lanes.drop_waiting();
                         stop = Some(Stop::Input(error));
+                    }
+                    Some(Item::Superseded { line, id, fields }) => {
+                        summary.superseded += 1;
+                        let names: Vec<&str> = fields.names().collect();
+                        let entry = ReportLine {
+                            fields: Some(FieldSet::EMPTY),
+                            message: Some(format!(
+                                "not sent: later rows of this contact, already done, set {}",
+                                names.join(", ")
+                            )),
+                            ..ReportLine::new(line, Some(id), Outcome::Superseded)
+                        };
+                        record(&mut writer, &entry)?;
+                        progress.inc(1);
                     }
                     Some(Item::Row { line, row: Row::Invalid { id, message } }) => {
                         summary.failed += 1;
                         let entry = ReportLine {
-                            line, id, result: Outcome::Error, kind: Some("invalid".into()),
-                            status: None, code: None, message: Some(message), attempts: 0,
+                            kind: Some("invalid".into()),
+                            message: Some(message),
+                            ..ReportLine::new(line, id, Outcome::Error)
                         };
                         print_failure(&progress, &mut printed, &entry);
                         record(&mut writer, &entry)?;
                         progress.inc(1);
                     }
-                    Some(Item::Row { line, row: Row::Valid { id, update } }) => {
-                        in_flight.push(async move {
-                            let outcome = contacts.apply(&id, *update).await;
-                            (line, id, outcome)
-                        });
+                    Some(Item::Row { line, row: Row::Valid { id, update, fields } }) => {
+                        if let Some(row) = lanes.admit(Pending { line, id, update, fields }) {
+                            in_flight.push(send(row));
+                        }
                     }
                 }
             }
@@ -326,6 +405,7 @@ mod tests {
             failed: 2,
             skipped: 10,
             retried: 7,
+            superseded: 0,
         };
         assert_eq!(
             summary.line(Duration::from_secs(2)),
