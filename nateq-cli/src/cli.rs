@@ -70,6 +70,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, help_heading = "Connection")]
     pub timeout: Option<Duration>,
 
+    /// Send at most N requests per second (a number above 0, e.g. `20` or `0.5`), on top of
+    /// the slow-down that the API's 429 answers trigger [default: no fixed limit]
+    #[arg(long, global = true, value_name = "N", value_parser = parse_rate, help_heading = "Connection")]
+    pub rate: Option<f64>,
+
     /// How many times a transient failure (connection error, timeout, 408, 429, 5xx) is
     /// retried [default: 2]
     #[arg(long, global = true, value_name = "N", help_heading = "Connection")]
@@ -265,6 +270,11 @@ pub struct UpdateManyArgs {
     /// Skip the rows the report already records as done, and append to it
     #[arg(long, requires = "report")]
     pub resume: bool,
+
+    /// Deadline of one row: its attempts, the backoff between them and the waits the API's
+    /// rate limit asks for; a throttled row keeps waiting until then instead of failing
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    pub row_deadline: Duration,
 }
 
 /// The input formats of `update-many`.
@@ -274,6 +284,16 @@ pub enum InputFormat {
     Jsonl,
     /// A header row (`id` and field names), then one row per contact
     Csv,
+}
+
+/// Parses a rate: a finite number of requests per second above 0.
+fn parse_rate(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{value:?} is not a rate: give a number of requests per second above 0"
+        )),
+    }
 }
 
 /// Parses `30s`, `1m 30s`, `500ms`, or a plain number of seconds (`2.5`).
@@ -304,6 +324,15 @@ mod tests {
         assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn rates_are_positive_finite_numbers() {
+        assert_eq!(parse_rate("20"), Ok(20.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "inf", "NaN", "fast", ""] {
+            assert!(parse_rate(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

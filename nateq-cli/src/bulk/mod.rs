@@ -39,6 +39,8 @@ pub struct Summary {
     pub skipped: u64,
     /// Rows that needed more than one attempt.
     pub retried: u64,
+    /// Answers that said "slow down" (429, or 503 with `Retry-After`), over all rows.
+    pub throttled: u64,
     /// Rows not sent on `--resume` because later, done rows of the contact set all their
     /// fields (they count as done).
     pub superseded: u64,
@@ -60,8 +62,8 @@ impl Summary {
             String::new()
         };
         format!(
-            "{} done, {} failed, {} skipped, {} retried{superseded} in {:.2}s ({:.0} rows/s)",
-            self.done, self.failed, self.skipped, self.retried, secs, rate
+            "{} done, {} failed, {} skipped, {} retried, {} throttled{superseded} in {:.2}s ({:.0} rows/s)",
+            self.done, self.failed, self.skipped, self.retried, self.throttled, secs, rate
         )
     }
 }
@@ -115,7 +117,7 @@ enum Stop {
 pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<Exit> {
     let format = args.format.unwrap_or_else(|| guess_format(&args.input));
     let input = open_input(&args.input)?;
-    let connection = connect(global).await?;
+    let connection = connect(global, Some(args.row_deadline)).await?;
 
     let (done_set, mut writer) = match (&args.report, args.resume) {
         (Some(path), true) => {
@@ -181,7 +183,8 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                 rx.close();
             }
             Some(Sent { line, id, fields, outcome }) = in_flight.next(), if !in_flight.is_empty() => {
-                let nateq_api::UpdateOutcome { result, attempts, .. } = outcome;
+                let nateq_api::UpdateOutcome { result, attempts, throttled } = outcome;
+                summary.throttled += u64::from(throttled);
                 if attempts > 1 {
                     summary.retried += 1;
                 }
@@ -405,11 +408,20 @@ mod tests {
             failed: 2,
             skipped: 10,
             retried: 7,
+            throttled: 40,
             superseded: 0,
         };
         assert_eq!(
             summary.line(Duration::from_secs(2)),
-            "2998 done, 2 failed, 10 skipped, 7 retried in 2.00s (1500 rows/s)"
+            "2998 done, 2 failed, 10 skipped, 7 retried, 40 throttled in 2.00s (1500 rows/s)"
+        );
+        let summary = Summary {
+            superseded: 3,
+            ..summary
+        };
+        assert_eq!(
+            summary.line(Duration::from_secs(1)),
+            "2998 done, 2 failed, 10 skipped, 7 retried, 40 throttled, 3 superseded in 1.00s (3003 rows/s)"
         );
     }
 
