@@ -27,9 +27,10 @@ pub struct Cli {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success
-  1    other error (e.g. the input file cannot be read)
+  1    other error (e.g. the input file cannot be read, a production run not confirmed)
   2    usage error (bad flag or value)
-  3    validation error: the input was refused before anything was sent
+  3    validation error: the input was refused before anything was sent (or a dry run found
+       invalid rows)
   4    API error: the API answered with an error (e.g. 404 NOT_FOUND)
   5    network error or timeout
   6    configuration error (e.g. no API key)
@@ -270,6 +271,17 @@ pub struct UpdateManyArgs {
     /// Skip the rows the report already records as done, and append to it
     #[arg(long, requires = "report")]
     pub resume: bool,
+
+    /// Read and validate every row as a real run would, and send nothing (no server or key
+    /// needed); the report says `valid` or `invalid` per row. Exits 0 when every row is
+    /// valid, 3 otherwise
+    #[arg(long, conflicts_with = "resume")]
+    pub dry_run: bool,
+
+    /// Do not ask for a confirmation before updating production data (a `tg_live_` key) on a
+    /// terminal; the banner is still shown
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 
     /// Deadline of one row: its attempts, the backoff between them and the waits the API's
     /// rate limit asks for; a throttled row keeps waiting until then instead of failing

@@ -1,9 +1,11 @@
 //! `nateq contacts update-many`: streamed rows, at most N requests in flight, a report flushed
 //! row by row, `--resume`, a progress bar on a terminal, and a clean stop on Ctrl-C.
 
+mod dry;
 pub mod input;
 pub mod order;
 pub mod report;
+mod safety;
 
 use std::fs::File;
 use std::io::{IsTerminal, Read};
@@ -21,7 +23,7 @@ use crate::connect::connect;
 use crate::exit::{Exit, exit_for_api_error};
 use crate::fields::FieldSet;
 use input::{Item, Row};
-use nateq_api::ContactUpdate;
+use nateq_api::{ContactUpdate, KeyEnvironment};
 use order::{Keyed, Lanes};
 use report::{DoneSet, Outcome, ReportLine, ReportWriter};
 
@@ -101,6 +103,22 @@ fn left_for_resume(waiting: usize) -> String {
     }
 }
 
+impl Summary {
+    /// The summary of a dry run: the valid rows are counted as done, the invalid as failed.
+    pub fn dry_run_line(&self, elapsed: Duration) -> String {
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            (self.done + self.failed) as f64 / secs
+        } else {
+            0.0
+        };
+        format!(
+            "dry run, nothing sent: {} valid, {} invalid in {secs:.2}s ({rate:.0} rows/s)",
+            self.done, self.failed
+        )
+    }
+}
+
 /// Why the run stopped early, if it did.
 #[derive(Debug)]
 enum Stop {
@@ -117,7 +135,20 @@ enum Stop {
 pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<Exit> {
     let format = args.format.unwrap_or_else(|| guess_format(&args.input));
     let input = open_input(&args.input)?;
+    if args.dry_run {
+        let (summary, elapsed, exit) = dry::run(args, format, input).await?;
+        eprintln!("update-many: {}", summary.dry_run_line(elapsed));
+        return Ok(exit);
+    }
     let connection = connect(global, Some(args.row_deadline)).await?;
+    if connection.client.key_environment() == KeyEnvironment::Production {
+        let rows = safety::count_rows(&args.input, format)?;
+        let (stdin, stderr) = safety::terminals();
+        safety::confirm(
+            safety::guard(args.yes, stdin, stderr),
+            &safety::banner(rows, connection.client.base_url()),
+        )?;
+    }
 
     let (done_set, mut writer) = match (&args.report, args.resume) {
         (Some(path), true) => {
@@ -258,15 +289,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
     progress.finish_and_clear();
 
     let elapsed = started.elapsed();
-    if printed > MAX_PRINTED_FAILURES {
-        let more = printed - MAX_PRINTED_FAILURES;
-        let hint = if writer.is_some() {
-            "see the report"
-        } else {
-            "pass --report FILE to record every row"
-        };
-        eprintln!("... and {more} more failed rows ({hint})");
-    }
+    print_more_failures(printed, writer.is_some());
     eprintln!("update-many: {}", summary.line(elapsed));
     drop(in_flight);
     drop(connection);
@@ -288,6 +311,19 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
         Some(Stop::Input(error)) => Err(error),
         None if summary.failed > 0 => Ok(Exit::RowsFailed),
         None => Ok(Exit::Ok),
+    }
+}
+
+/// Says how many failed rows were not printed, if any.
+fn print_more_failures(printed: u64, has_report: bool) {
+    if printed > MAX_PRINTED_FAILURES {
+        let more = printed - MAX_PRINTED_FAILURES;
+        let hint = if has_report {
+            "see the report"
+        } else {
+            "pass --report FILE to record every row"
+        };
+        eprintln!("... and {more} more failed rows ({hint})");
     }
 }
 
