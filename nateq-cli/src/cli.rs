@@ -278,6 +278,11 @@ pub struct UpdateManyArgs {
     #[arg(long, conflicts_with = "resume")]
     pub dry_run: bool,
 
+    /// No progress and no summary on stderr (errors, failed rows and the `--output json`
+    /// summary are still printed)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
     /// Do not ask for a confirmation before updating production data (a `tg_live_` key) on a
     /// terminal; the banner is still shown
     #[arg(long, short = 'y')]

@@ -4,6 +4,9 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+
 use nateq_emulator::{ApiKey, DEMO_ORG, SCOPE_READ, SCOPE_WRITE, Seed};
 use serde_json::json;
 use support::{Emu, nateq, report, texts, write};
@@ -167,4 +170,141 @@ fn a_production_key_shows_a_banner_first_and_without_a_terminal_the_run_goes_on(
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("PRODUCTION"), "{stderr}");
+}
+
+#[test]
+fn output_json_prints_one_summary_object_on_stdout_and_quiet_silences_stderr() {
+    let emu = Emu::start(20);
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (1..=20)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"id": format!("ct_demo_{i}"), "name": format!("Json {i}")})
+            )
+        })
+        .collect();
+    let input = write(dir.path(), "rows.jsonl", &rows);
+    let output = emu
+        .nateq()
+        .args(["--output", "json", "contacts", "update-many", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("update-many: "), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let summary: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&stdout).unwrap();
+    let keys: Vec<&str> = summary.keys().map(String::as_str).collect();
+    let mut expected = [
+        "done",
+        "failed",
+        "skipped",
+        "retried",
+        "throttled",
+        "superseded",
+        "elapsedSecs",
+        "rowsPerSec",
+    ];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    assert_eq!(summary["done"], 20);
+    assert_eq!(summary["failed"], 0);
+    assert!(summary["elapsedSecs"].as_f64().unwrap() > 0.0);
+    assert!(summary["rowsPerSec"].as_f64().unwrap() > 0.0);
+
+    // --quiet: nothing on stderr for a clean run, and the JSON object still on stdout.
+    let output = emu
+        .nateq()
+        .args([
+            "--output",
+            "json",
+            "contacts",
+            "update-many",
+            "-q",
+            "--input",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    assert!(stdout.starts_with("{\"done\":20,"), "{stdout}");
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--quiet", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""));
+}
+
+/// A server on `127.0.0.1:0` that answers every request with `reply` (status line, headers and
+/// body) and closes the connection: the API as a script, for answers the emulator never gives.
+fn scripted_server(reply: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    format!("http://{addr}/api/v1")
+}
+
+#[test]
+fn a_failed_row_records_the_request_id_and_a_400_its_error_details() {
+    let body = json!({
+        "success": false, "data": null, "meta": null, "message": "invalid fields: name",
+        "error": {"code": "VALIDATION_ERROR", "message": "invalid fields: name",
+                  "details": {"fields": [{"field": "name", "problem": "too long"}]}}
+    })
+    .to_string();
+    let reply = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nx-request-id: req_cli_7\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let base_url = scripted_server(reply);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "rows.jsonl",
+        &format!("{}\n", json!({"id": "ct_1", "name": "Ada"})),
+    );
+    let report_path = dir.path().join("report.jsonl");
+    let output = nateq()
+        .env("NATEQ_BASE_URL", &base_url)
+        .env("NATEQ_API_KEY", "tg_test_scripted")
+        .args(["contacts", "update-many", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    let lines = report(&report_path);
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    assert_eq!(line["status"], 400, "{line}");
+    assert_eq!(line["requestId"], "req_cli_7", "{line}");
+    assert_eq!(line["details"]["fields"][0]["field"], "name", "{line}");
 }

@@ -8,8 +8,9 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::input::{self, Item, Row};
+use super::progress::Progress;
 use super::report::{self, DoneSet, Outcome, ReportLine};
-use super::{Summary, print_failure, print_more_failures, progress_bar, record};
+use super::{Summary, print_failure, print_more_failures, record};
 use crate::cli::{InputFormat, UpdateManyArgs};
 use crate::exit::Exit;
 
@@ -30,7 +31,7 @@ pub async fn run(
         .spawn(move || input::read_rows(input, format, DoneSet::default(), &tx))
         .context("cannot start the input reader")?;
 
-    let progress = progress_bar();
+    let mut progress = Progress::new(args.quiet, None, Default::default());
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut printed = 0u64;
@@ -63,9 +64,9 @@ pub async fn run(
             Item::Skipped | Item::Superseded { .. } => continue,
         };
         record(&mut writer, &entry)?;
-        progress.inc(1);
+        progress.inc();
     }
-    progress.finish_and_clear();
+    progress.finish();
     print_more_failures(printed, writer.is_some());
     let exit = if summary.failed > 0 {
         Exit::Validation

@@ -4,27 +4,30 @@
 mod dry;
 pub mod input;
 pub mod order;
+mod progress;
 pub mod report;
 mod safety;
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
-use crate::cli::{GlobalArgs, InputFormat, UpdateManyArgs};
+use crate::cli::{GlobalArgs, InputFormat, OutputFormat, UpdateManyArgs};
 use crate::connect::connect;
 use crate::exit::{Exit, exit_for_api_error};
 use crate::fields::FieldSet;
 use input::{Item, Row};
 use nateq_api::{ContactUpdate, KeyEnvironment};
 use order::{Keyed, Lanes};
+use progress::{Counted, Progress};
 use report::{DoneSet, Outcome, ReportLine, ReportWriter};
 
 /// Failed rows printed on stderr before the rest are only counted.
@@ -51,13 +54,8 @@ pub struct Summary {
 impl Summary {
     /// The one-line summary printed on stderr.
     pub fn line(&self, elapsed: Duration) -> String {
-        let processed = self.done + self.failed + self.superseded;
         let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 {
-            processed as f64 / secs
-        } else {
-            0.0
-        };
+        let rate = self.rate(secs);
         let superseded = if self.superseded > 0 {
             format!(", {} superseded", self.superseded)
         } else {
@@ -104,14 +102,34 @@ fn left_for_resume(waiting: usize) -> String {
 }
 
 impl Summary {
+    /// The summary for scripts (`--output json`).
+    pub fn json(&self, elapsed: Duration) -> serde_json::Value {
+        let secs = elapsed.as_secs_f64();
+        serde_json::json!({
+            "done": self.done,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "retried": self.retried,
+            "throttled": self.throttled,
+            "superseded": self.superseded,
+            "elapsedSecs": secs,
+            "rowsPerSec": self.rate(secs),
+        })
+    }
+
+    /// Rows finished (done, failed or superseded) per second.
+    fn rate(&self, secs: f64) -> f64 {
+        if secs > 0.0 {
+            (self.done + self.failed + self.superseded) as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
     /// The summary of a dry run: the valid rows are counted as done, the invalid as failed.
     pub fn dry_run_line(&self, elapsed: Duration) -> String {
         let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 {
-            (self.done + self.failed) as f64 / secs
-        } else {
-            0.0
-        };
+        let rate = self.rate(secs);
         format!(
             "dry run, nothing sent: {} valid, {} invalid in {secs:.2}s ({rate:.0} rows/s)",
             self.done, self.failed
@@ -134,10 +152,11 @@ enum Stop {
 /// returned as errors.
 pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<Exit> {
     let format = args.format.unwrap_or_else(|| guess_format(&args.input));
-    let input = open_input(&args.input)?;
+    let read = Arc::new(AtomicU64::new(0));
+    let (input, size) = open_input(&args.input, &read)?;
     if args.dry_run {
         let (summary, elapsed, exit) = dry::run(args, format, input).await?;
-        eprintln!("update-many: {}", summary.dry_run_line(elapsed));
+        print_summary(global, args, &summary, elapsed, true)?;
         return Ok(exit);
     }
     let connection = connect(global, Some(args.row_deadline)).await?;
@@ -169,7 +188,13 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
         .spawn(move || input::read_rows(input, format, done_set, &tx))
         .context("cannot start the input reader")?;
 
-    let progress = progress_bar();
+    let mut progress = Progress::new(args.quiet, size, read);
+    let period = progress.period();
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + period.unwrap_or(progress::LINE_PERIOD),
+        period.unwrap_or(progress::LINE_PERIOD),
+    );
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut printed = 0u64;
@@ -213,6 +238,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                 stop = Some(Stop::Interrupted);
                 rx.close();
             }
+            _ = ticker.tick(), if period.is_some() => progress.tick(summary.failed),
             Some(Sent { line, id, fields, outcome }) = in_flight.next(), if !in_flight.is_empty() => {
                 let nateq_api::UpdateOutcome { result, attempts, throttled } = outcome;
                 summary.throttled += u64::from(throttled);
@@ -241,7 +267,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                     in_flight.push(send(next));
                 }
                 record(&mut writer, &entry)?;
-                progress.inc(1);
+                progress.inc();
             }
             item = rx.recv(), if taking && in_flight.len() < concurrency && lanes.waiting() < max_waiting => {
                 match item {
@@ -264,7 +290,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                             ..ReportLine::new(line, Some(id), Outcome::Superseded)
                         };
                         record(&mut writer, &entry)?;
-                        progress.inc(1);
+                        progress.inc();
                     }
                     Some(Item::Row { line, row: Row::Invalid { id, message } }) => {
                         summary.failed += 1;
@@ -275,7 +301,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                         };
                         print_failure(&progress, &mut printed, &entry);
                         record(&mut writer, &entry)?;
-                        progress.inc(1);
+                        progress.inc();
                     }
                     Some(Item::Row { line, row: Row::Valid { id, update, fields } }) => {
                         if let Some(row) = lanes.admit(Pending { line, id, update, fields }) {
@@ -286,11 +312,11 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
             }
         }
     }
-    progress.finish_and_clear();
+    progress.finish();
 
     let elapsed = started.elapsed();
     print_more_failures(printed, writer.is_some());
-    eprintln!("update-many: {}", summary.line(elapsed));
+    print_summary(global, args, &summary, elapsed, false)?;
     drop(in_flight);
     drop(connection);
     match stop {
@@ -312,6 +338,33 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
         None if summary.failed > 0 => Ok(Exit::RowsFailed),
         None => Ok(Exit::Ok),
     }
+}
+
+/// The summary: one JSON object on stdout with `--output json`, otherwise a line on stderr
+/// (unless `--quiet`).
+fn print_summary(
+    global: &GlobalArgs,
+    args: &UpdateManyArgs,
+    summary: &Summary,
+    elapsed: Duration,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    if global.output == OutputFormat::Json {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer(&mut stdout, &summary.json(elapsed))
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(stdout))
+            .and_then(|()| stdout.flush())
+            .context("cannot write to stdout")?;
+    } else if !args.quiet {
+        let line = if dry_run {
+            summary.dry_run_line(elapsed)
+        } else {
+            summary.line(elapsed)
+        };
+        eprintln!("update-many: {line}");
+    }
+    Ok(())
 }
 
 /// Says how many failed rows were not printed, if any.
@@ -341,11 +394,8 @@ fn record(writer: &mut Option<ReportWriter>, entry: &ReportLine) -> anyhow::Resu
 }
 
 /// Prints a failed row on stderr, up to [`MAX_PRINTED_FAILURES`] of them.
-fn print_failure(progress: &ProgressBar, printed: &mut u64, entry: &ReportLine) {
+fn print_failure(progress: &Progress, printed: &mut u64, entry: &ReportLine) {
     *printed += 1;
-    if !progress.is_hidden() {
-        progress.set_message(format!("{printed} failed"));
-    }
     if *printed > MAX_PRINTED_FAILURES {
         return;
     }
@@ -370,25 +420,21 @@ fn guess_format(path: &Path) -> InputFormat {
     }
 }
 
-fn open_input(path: &Path) -> anyhow::Result<Box<dyn Read + Send>> {
+/// The input, counting the bytes read into `read`, and its size when it is a file.
+fn open_input(
+    path: &Path,
+    read: &Arc<AtomicU64>,
+) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
     if path == Path::new("-") {
-        return Ok(Box::new(std::io::stdin()));
+        return Ok((Box::new(Counted::new(std::io::stdin(), read.clone())), None));
     }
     let file = File::open(path).with_context(|| format!("cannot open input {}", path.display()))?;
-    Ok(Box::new(file))
-}
-
-/// A spinner with counts and rate on stderr when it is a terminal; hidden otherwise.
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{spinner} {pos} rows in {elapsed} ({per_sec}) {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    bar.set_style(style);
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    Ok((Box::new(Counted::new(file, read.clone())), size))
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM, listened for from creation on, so none is missed between polls.
