@@ -290,7 +290,7 @@ pub struct UpdateManyArgs {
 
     /// Deadline of one row: its attempts, the backoff between them and the waits the API's
     /// rate limit asks for; a throttled row keeps waiting until then instead of failing
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline, default_value = "10m")]
     pub row_deadline: Duration,
 }
 
@@ -310,6 +310,16 @@ fn parse_rate(value: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{value:?} is not a rate: give a number of requests per second above 0"
         )),
+    }
+}
+
+/// Parses a duration above zero (a zero deadline would fail every row unsent).
+fn parse_deadline(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        Duration::ZERO => Err(format!(
+            "{value:?} is not a deadline: it must be above zero"
+        )),
+        deadline => Ok(deadline),
     }
 }
 
@@ -341,6 +351,9 @@ mod tests {
         assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_deadline("10m"), Ok(Duration::from_secs(600)));
+        assert!(parse_deadline("0").is_err());
+        assert!(parse_deadline("0s").is_err());
     }
 
     #[test]
