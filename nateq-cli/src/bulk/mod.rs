@@ -240,6 +240,10 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
             }
             _ = ticker.tick(), if period.is_some() => progress.tick(summary.failed),
             Some(Sent { line, id, fields, outcome }) = in_flight.next(), if !in_flight.is_empty() => {
+                // The next row of this contact, if one waits; it is sent only after this one is
+                // recorded, so a report never has a later row of a contact done while an
+                // earlier one is applied but unrecorded.
+                let next = lanes.complete(&id);
                 let nateq_api::UpdateOutcome { result, attempts, throttled } = outcome;
                 summary.throttled += u64::from(throttled);
                 if attempts > 1 {
@@ -248,11 +252,11 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                 let entry = match result {
                     Ok(()) => {
                         summary.done += 1;
-                        ReportLine { fields: Some(fields), attempts, ..ReportLine::new(line, Some(id.clone()), Outcome::Ok) }
+                        ReportLine { fields: Some(fields), attempts, ..ReportLine::new(line, Some(id), Outcome::Ok) }
                     }
                     Err(error) => {
                         summary.failed += 1;
-                        let entry = ReportLine::failed(line, Some(id.clone()), Some(fields), &error, attempts);
+                        let entry = ReportLine::failed(line, Some(id), Some(fields), &error, attempts);
                         print_failure(&progress, &mut printed, &entry);
                         if stop.is_none() && is_fatal(&error) {
                             rx.close();
@@ -262,12 +266,12 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                         entry
                     }
                 };
-                // The next row of this contact goes only after this one is finished.
-                if let Some(next) = lanes.complete(&id) {
-                    in_flight.push(send(next));
-                }
                 record(&mut writer, &entry)?;
                 progress.inc();
+                // After a stop, no new row is sent (the waiting ones are left for --resume).
+                if let Some(next) = next.filter(|_| stop.is_none()) {
+                    in_flight.push(send(next));
+                }
             }
             item = rx.recv(), if taking && in_flight.len() < concurrency && lanes.waiting() < max_waiting => {
                 match item {
