@@ -7,11 +7,12 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nateq_emulator::{FaultConfig, FaultKind};
 use serde_json::{Map, Value, json};
-use support::{Emu, report, texts, write};
+use support::{Emu, report, texts, wait_until, write};
 
 /// The fields the rows set, and how each contact's value of it is read back.
 const FIELDS: [&str; 5] = ["name", "email", "phone", "externalId", "position"];
@@ -232,4 +233,83 @@ fn failed_rows_resumed_later_do_not_overwrite_what_later_rows_set() {
     assert_eq!(lines_with(&report_path, "superseded"), superseded);
     let now_ok: BTreeSet<usize> = lines_with(&report_path, "ok");
     assert_eq!(now_ok.len() + superseded.len(), n);
+}
+
+/// Starts a run over repeated ids against a slow server, sends `signal` once some rows are
+/// recorded, then resumes without faults: every contact must end as if all rows went in order.
+fn stop_then_resume(signal: &str) {
+    let (n, ids) = (1000, 10);
+    let emu = Emu::start(ids);
+    let before = states(&emu, ids);
+    let rows = rows(n, ids);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.jsonl", &jsonl(&rows));
+    let report_path = dir.path().join("report.jsonl");
+    emu.emulator
+        .set_faults(
+            FaultConfig::new(1.0, [FaultKind::Latency])
+                .seed(3)
+                .latency(Duration::from_millis(20)),
+        )
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_nateq"))
+        .env("NATEQ_BASE_URL", emu.emulator.base_url())
+        .env("NATEQ_API_KEY", emu.key())
+        .env_remove("RUST_LOG")
+        .args(["contacts", "update-many", "--concurrency", "32", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(60), || {
+        std::fs::read_to_string(&report_path).is_ok_and(|t| t.lines().count() >= 50)
+    });
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let (_, stderr) = texts(&output);
+    let expected_code = if signal == "-KILL" { None } else { Some(130) };
+    assert_eq!(output.status.code(), expected_code, "{stderr}");
+    let done_first = lines_with(&report_path, "ok");
+    assert!(done_first.len() < n, "the run was not stopped");
+
+    // The resumed run meets latency on half of the requests, which reorders them in flight.
+    emu.emulator
+        .set_faults(
+            FaultConfig::new(0.5, [FaultKind::Latency])
+                .seed(4)
+                .latency(Duration::from_millis(5)),
+        )
+        .unwrap();
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--concurrency", "32", "--resume"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let all: BTreeSet<usize> = (1..=n).collect();
+    assert_eq!(states(&emu, ids), expected(&rows, &all, &before));
+    assert_eq!(lines_with(&report_path, "ok").len(), n);
+}
+
+#[test]
+fn ctrl_c_then_resume_keeps_each_contacts_rows_in_order() {
+    stop_then_resume("-INT");
+}
+
+#[test]
+fn sigkill_then_resume_keeps_each_contacts_rows_in_order() {
+    stop_then_resume("-KILL");
 }
