@@ -478,6 +478,53 @@ mod tests {
     }
 
     #[test]
+    fn resume_drops_the_fields_later_done_rows_set_or_supersedes_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        std::fs::write(
+            &path,
+            "{\"line\":5,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"name\",\"email\"],\"attempts\":1}\n",
+        )
+        .unwrap();
+        let (done, _) = super::super::report::resume(&path).unwrap();
+        let row = |text: &str| parse_json_row(text.as_bytes());
+        let outcome = |line, text: &str| match against_done(&done, line, row(text)) {
+            Item::Row {
+                row: Row::Valid { id, update, fields },
+                ..
+            } => format!(
+                "send {id} {} {:?}",
+                serde_json::to_string(&update).unwrap(),
+                fields.names().collect::<Vec<_>>()
+            ),
+            Item::Superseded { id, fields, .. } => {
+                format!("superseded {id} {:?}", fields.names().collect::<Vec<_>>())
+            }
+            Item::Skipped => "skipped".to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            outcome(2, r#"{"id":"ct_1","name":"Old","phone":"+1"}"#),
+            r#"send ct_1 {"phone":"+1"} ["phone"]"#
+        );
+        assert_eq!(
+            outcome(3, r#"{"id":"ct_1","email":"old@example.com"}"#),
+            r#"superseded ct_1 ["email"]"#
+        );
+        assert_eq!(outcome(5, r#"{"id":"ct_1","name":"Done"}"#), "skipped");
+        assert_eq!(
+            outcome(6, r#"{"id":"ct_1","name":"Newer"}"#),
+            r#"send ct_1 {"name":"Newer"} ["name"]"#
+        );
+        assert_eq!(
+            outcome(2, r#"{"id":"ct_2","name":"Other"}"#),
+            r#"send ct_2 {"name":"Other"} ["name"]"#
+        );
+        // A row with no field has nothing to overwrite: it is sent as it is.
+        assert_eq!(outcome(1, r#"{"id":"ct_1"}"#), r#"send ct_1 {} []"#);
+    }
+
+    #[test]
     fn overlong_lines_are_rows_of_their_own() {
         let mut input = String::from("{\"id\":\"ct_1\",\"name\":\"");
         input.push_str(&"x".repeat(MAX_LINE_BYTES));
