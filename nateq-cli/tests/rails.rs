@@ -58,6 +58,27 @@ fn a_dry_run_validates_every_row_needs_no_server_and_sends_nothing() {
     assert!(message.contains("name"), "{message}");
     let message = lines[3]["message"].as_str().unwrap();
     assert!(message.contains("doNotContact"), "{message}");
+
+    // The same summary for scripts: valid rows count as done, invalid ones as failed.
+    let output = nateq()
+        .args([
+            "--output",
+            "json",
+            "contacts",
+            "update-many",
+            "--dry-run",
+            "--input",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (summary["done"].as_u64(), summary["failed"].as_u64()),
+        (Some(3), Some(2))
+    );
 }
 
 #[test]
