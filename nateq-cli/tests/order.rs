@@ -113,14 +113,15 @@ fn repeated_ids_at_high_concurrency_end_with_the_last_row_of_each_field() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "rows.jsonl", &jsonl(&rows));
     let report_path = dir.path().join("report.jsonl");
-    // Latency reorders requests in flight; 429 and 503 make rows retry.
+    // Latency reorders requests in flight; 503s (without Retry-After, so they use up retries)
+    // make rows retry. No 429s: each one slows the whole client down, which only makes the
+    // test slower.
     let mut kinds = vec![FaultKind::Latency; 8];
-    kinds.extend([FaultKind::TooManyRequests, FaultKind::ServiceUnavailable]);
+    kinds.extend([FaultKind::ServiceUnavailable; 2]);
     emu.emulator
         .set_faults(
             FaultConfig::new(0.3, kinds)
                 .seed(11)
-                .retry_after_secs(0)
                 .latency(Duration::from_millis(20)),
         )
         .unwrap();
@@ -137,7 +138,7 @@ fn repeated_ids_at_high_concurrency_end_with_the_last_row_of_each_field() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let faults = emu.emulator.faults().counters;
     assert!(
-        faults.latency > 200 && faults.too_many_requests + faults.service_unavailable > 50,
+        faults.latency > 200 && faults.service_unavailable > 50,
         "too few faults to matter: {faults:?}"
     );
     let ok = lines_with(&report_path, "ok");
