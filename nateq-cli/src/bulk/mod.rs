@@ -68,6 +68,28 @@ impl Summary {
     }
 }
 
+/// The summary as `--output json` prints it, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonSummary {
+    /// Rows applied.
+    pub done: u64,
+    /// Rows that failed.
+    pub failed: u64,
+    /// Rows skipped by `--resume`.
+    pub skipped: u64,
+    /// Rows that needed more than one attempt.
+    pub retried: u64,
+    /// Answers that said "slow down".
+    pub throttled: u64,
+    /// Rows superseded on `--resume`.
+    pub superseded: u64,
+    /// Wall time of the run.
+    pub elapsed_secs: f64,
+    /// Rows finished per second.
+    pub rows_per_sec: f64,
+}
+
 /// A valid row on its way to the API.
 #[derive(Debug)]
 struct Pending {
@@ -103,18 +125,18 @@ fn left_for_resume(waiting: usize) -> String {
 
 impl Summary {
     /// The summary for scripts (`--output json`).
-    pub fn json(&self, elapsed: Duration) -> serde_json::Value {
+    pub fn json(&self, elapsed: Duration) -> JsonSummary {
         let secs = elapsed.as_secs_f64();
-        serde_json::json!({
-            "done": self.done,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "retried": self.retried,
-            "throttled": self.throttled,
-            "superseded": self.superseded,
-            "elapsedSecs": secs,
-            "rowsPerSec": self.rate(secs),
-        })
+        JsonSummary {
+            done: self.done,
+            failed: self.failed,
+            skipped: self.skipped,
+            retried: self.retried,
+            throttled: self.throttled,
+            superseded: self.superseded,
+            elapsed_secs: secs,
+            rows_per_sec: self.rate(secs),
+        }
     }
 
     /// Rows finished (done, failed or superseded) per second.
@@ -508,6 +530,10 @@ mod tests {
         assert_eq!(
             summary.line(Duration::from_secs(1)),
             "2998 done, 2 failed, 10 skipped, 7 retried, 40 throttled, 3 superseded in 1.00s (3003 rows/s)"
+        );
+        assert_eq!(
+            serde_json::to_string(&summary.json(Duration::from_secs(1))).unwrap(),
+            r#"{"done":2998,"failed":2,"skipped":10,"retried":7,"throttled":40,"superseded":3,"elapsedSecs":1.0,"rowsPerSec":3003.0}"#
         );
     }
 
