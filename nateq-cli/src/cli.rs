@@ -27,9 +27,10 @@ pub struct Cli {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success
-  1    other error (e.g. the input file cannot be read)
+  1    other error (e.g. the input file cannot be read, a production run not confirmed)
   2    usage error (bad flag or value)
-  3    validation error: the input was refused before anything was sent
+  3    validation error: the input was refused before anything was sent (or a dry run found
+       invalid rows)
   4    API error: the API answered with an error (e.g. 404 NOT_FOUND)
   5    network error or timeout
   6    configuration error (e.g. no API key)
@@ -69,6 +70,11 @@ pub struct GlobalArgs {
     /// Timeout of one attempt, e.g. `30s`, `500ms` or `10` (seconds) [default: 30s]
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, help_heading = "Connection")]
     pub timeout: Option<Duration>,
+
+    /// Send at most N requests per second (a number above 0, e.g. `20` or `0.5`), on top of
+    /// the slow-down that the API's 429 answers trigger [default: no fixed limit]
+    #[arg(long, global = true, value_name = "N", value_parser = parse_rate, help_heading = "Connection")]
+    pub rate: Option<f64>,
 
     /// How many times a transient failure (connection error, timeout, 408, 429, 5xx) is
     /// retried [default: 2]
@@ -265,6 +271,27 @@ pub struct UpdateManyArgs {
     /// Skip the rows the report already records as done, and append to it
     #[arg(long, requires = "report")]
     pub resume: bool,
+
+    /// Read and validate every row as a real run would, and send nothing (no server or key
+    /// needed); the report says `valid` or `invalid` per row. Exits 0 when every row is
+    /// valid, 3 otherwise
+    #[arg(long, conflicts_with = "resume")]
+    pub dry_run: bool,
+
+    /// No progress and no summary on stderr (errors, failed rows and the `--output json`
+    /// summary are still printed)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Do not ask for a confirmation before updating production data (a `tg_live_` key) on a
+    /// terminal; the banner is still shown
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Deadline of one row: its attempts, the backoff between them and the waits the API's
+    /// rate limit asks for; a throttled row keeps waiting until then instead of failing
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline, default_value = "10m")]
+    pub row_deadline: Duration,
 }
 
 /// The input formats of `update-many`.
@@ -274,6 +301,26 @@ pub enum InputFormat {
     Jsonl,
     /// A header row (`id` and field names), then one row per contact
     Csv,
+}
+
+/// Parses a rate: a finite number of requests per second above 0.
+fn parse_rate(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{value:?} is not a rate: give a number of requests per second above 0"
+        )),
+    }
+}
+
+/// Parses a duration above zero (a zero deadline would fail every row unsent).
+fn parse_deadline(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        Duration::ZERO => Err(format!(
+            "{value:?} is not a deadline: it must be above zero"
+        )),
+        deadline => Ok(deadline),
+    }
 }
 
 /// Parses `30s`, `1m 30s`, `500ms`, or a plain number of seconds (`2.5`).
@@ -304,6 +351,18 @@ mod tests {
         assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_deadline("10m"), Ok(Duration::from_secs(600)));
+        assert!(parse_deadline("0").is_err());
+        assert!(parse_deadline("0s").is_err());
+    }
+
+    #[test]
+    fn rates_are_positive_finite_numbers() {
+        assert_eq!(parse_rate("20"), Ok(20.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "inf", "NaN", "fast", ""] {
+            assert!(parse_rate(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -20,7 +20,12 @@ pub struct Connection {
 }
 
 /// The client the global flags describe; with `--emulator`, starts the emulator first.
-pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Connection> {
+/// `deadline`, when given, is the overall deadline of one call (retries, backoff and
+/// throttling included), in place of the one derived from `--timeout`.
+pub async fn connect(
+    global: &GlobalArgs,
+    deadline: Option<Duration>,
+) -> anyhow::Result<Connection> {
     let (base_url, api_key, emulator) = if global.emulator {
         let emulator = Emulator::builder()
             .spawn()
@@ -63,6 +68,12 @@ pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Connection> {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .total_timeout(total);
     }
+    if let Some(deadline) = deadline {
+        builder = builder.total_timeout(deadline);
+    }
+    if let Some(rate) = global.rate {
+        builder = builder.rate_limit(rate);
+    }
     let client = builder.retry_policy(retry).build()?;
     tracing::debug!(
         base_url = client.base_url(),
@@ -73,4 +84,46 @@ pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Connection> {
         client,
         _emulator: emulator,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn client_debug(args: &[&str], deadline: Option<Duration>) -> String {
+        let cli = Cli::try_parse_from(args).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let connection = runtime.block_on(connect(&cli.global, deadline)).unwrap();
+        format!("{:?}", connection.client)
+    }
+
+    /// The client's configuration is visible only through its `Debug` output, so the test
+    /// looks for the values there (not for field names, which the SDK may change).
+    #[test]
+    fn rate_and_deadline_reach_the_client() {
+        let base = [
+            "nateq",
+            "--api-key",
+            "tg_test_k",
+            "--base-url",
+            "http://127.0.0.1:9",
+        ];
+        let mut args = base.to_vec();
+        args.extend(["--rate", "2.5", "completions", "bash"]);
+        let with = client_debug(&args, Some(Duration::from_secs(4321)));
+        assert!(with.contains("2.5"), "{with}");
+        assert!(with.contains("4321s"), "{with}");
+        assert!(!with.contains("tg_test_k"), "{with}");
+
+        let mut args = base.to_vec();
+        args.extend(["completions", "bash"]);
+        let without = client_debug(&args, None);
+        assert!(!without.contains("2.5"), "{without}");
+        assert!(!without.contains("4321s"), "{without}");
+    }
 }

@@ -13,7 +13,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     let update = args.fields.to_update();
     update.to_request()?;
 
-    let connection = connect(global).await?;
+    let connection = connect(global, None).await?;
     tracing::info!(
         id = %args.id,
         fields = %serde_json::to_string(&update).unwrap_or_default(),

@@ -72,7 +72,7 @@ fn three_thousand_jsonl_rows_with_concurrency_reach_the_server_row_by_row() {
     assert_eq!(stdout, "");
     assert_eq!(
         summary(&stderr),
-        "update-many: 3000 done, 0 failed, 0 skipped, 0 retried"
+        "update-many: 3000 done, 0 failed, 0 skipped, 0 retried, 0 throttled"
     );
     assert!(stderr.contains("rows/s)"), "{stderr}");
 
@@ -129,7 +129,7 @@ fn csv_rows_apply_their_cells_and_leave_empty_cells_unchanged() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(
         summary(&stderr),
-        "update-many: 400 done, 0 failed, 0 skipped, 0 retried"
+        "update-many: 400 done, 0 failed, 0 skipped, 0 retried, 0 throttled"
     );
     for i in 1..=n {
         let id = format!("ct_demo_{i}");
@@ -168,7 +168,7 @@ fn rows_from_stdin_stream_through() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(
         summary(&stderr),
-        "update-many: 50 done, 0 failed, 0 skipped, 0 retried"
+        "update-many: 50 done, 0 failed, 0 skipped, 0 retried, 0 throttled"
     );
     assert_eq!(
         emu.contact("ct_demo_50").contact.name.as_deref(),
@@ -201,7 +201,7 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
     assert_eq!(output.status.code(), Some(7), "{stderr}");
     assert_eq!(
         summary(&stderr),
-        "update-many: 195 done, 5 failed, 0 skipped, 0 retried"
+        "update-many: 195 done, 5 failed, 0 skipped, 0 retried, 0 throttled"
     );
 
     let bad: HashSet<usize> = [100, 120, 140, 160, 180].into();
@@ -416,7 +416,7 @@ fn resume_after_a_torn_report_applies_the_rest_and_nothing_twice() {
     let stderr = resume(&emu, &input, &report_path);
     assert_eq!(
         summary(&stderr),
-        "update-many: 750 done, 0 failed, 250 skipped, 0 retried"
+        "update-many: 750 done, 0 failed, 250 skipped, 0 retried, 0 throttled"
     );
     assert_resumed(&emu, n, &recorded, &report_path);
 }

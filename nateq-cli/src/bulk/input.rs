@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::report::DoneSet;
 use crate::cli::InputFormat;
 use crate::exit::CliError;
-use crate::fields::{self, Kind};
+use crate::fields::{self, FieldSet, Kind};
 
 /// The longest JSONL line read; a longer one is reported as a malformed row and skipped.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -27,6 +27,16 @@ pub enum Item {
     },
     /// A row the report already records as done (with `--resume`).
     Skipped,
+    /// A row not done yet (with `--resume`) whose every field a later, done row of the same
+    /// contact already set: sending it would overwrite newer values, so it is not sent.
+    Superseded {
+        /// Line number in the input.
+        line: u64,
+        /// The contact id.
+        id: String,
+        /// The fields it would have set.
+        fields: FieldSet,
+    },
     /// The input cannot be read further (an I/O error, a bad CSV header).
     Fatal(anyhow::Error),
 }
@@ -40,6 +50,8 @@ pub enum Row {
         id: String,
         /// The fields to change (already validated).
         update: Box<ContactUpdate>,
+        /// The names of the fields it sets.
+        fields: FieldSet,
     },
     /// A malformed row: reported, never sent.
     Invalid {
@@ -51,20 +63,11 @@ pub enum Row {
 }
 
 /// Reads rows from `input` until it ends, the receiver is dropped, or a fatal error.
-/// Rows that `done` already has are sent as [`Item::Skipped`].
-pub fn read_rows(
-    input: impl Read,
-    format: InputFormat,
-    mut done: DoneSet,
-    tx: &mpsc::Sender<Item>,
-) {
-    let mut emit = |line: u64, row: Row| -> bool {
-        let item = match &row {
-            Row::Valid { id, .. } if done.contains(line, id) => Item::Skipped,
-            _ => Item::Row { line, row },
-        };
-        tx.blocking_send(item).is_ok()
-    };
+/// Rows that `done` already has are sent as [`Item::Skipped`]; the fields that later done rows
+/// of the same contact set are dropped from the others (see [`against_done`]).
+pub fn read_rows(input: impl Read, format: InputFormat, done: DoneSet, tx: &mpsc::Sender<Item>) {
+    let mut emit =
+        |line: u64, row: Row| -> bool { tx.blocking_send(against_done(&done, line, row)).is_ok() };
     let result = match format {
         InputFormat::Jsonl => read_jsonl(input, &mut emit),
         InputFormat::Csv => read_csv(input, &mut emit),
@@ -72,6 +75,55 @@ pub fn read_rows(
     if let Err(e) = result {
         let _ = tx.blocking_send(Item::Fatal(e));
     }
+}
+
+/// What to do with a row given the rows a report records as done: skip it if it is done; drop
+/// from it the fields that a later done row of the same contact set (it must not overwrite
+/// them); if that leaves nothing, it is superseded.
+pub fn against_done(done: &DoneSet, line: u64, row: Row) -> Item {
+    let Row::Valid { id, update, fields } = row else {
+        return Item::Row { line, row };
+    };
+    if done.contains(line, &id) {
+        return Item::Skipped;
+    }
+    let newer = fields.intersection(done.set_later(line, &id));
+    if newer.is_empty() {
+        return Item::Row {
+            line,
+            row: Row::Valid { id, update, fields },
+        };
+    }
+    let left = fields.minus(newer);
+    if left.is_empty() {
+        return Item::Superseded { line, id, fields };
+    }
+    let row = match without_fields(*update, newer) {
+        Ok(update) => Row::Valid {
+            id,
+            update: Box::new(update),
+            fields: left,
+        },
+        Err(e) => Row::Invalid {
+            id: Some(id),
+            message: format!("cannot drop the fields set by later rows: {e}"),
+        },
+    };
+    Item::Row { line, row }
+}
+
+/// The update without the given fields.
+fn without_fields(
+    update: ContactUpdate,
+    drop: FieldSet,
+) -> Result<ContactUpdate, serde_json::Error> {
+    let mut value = serde_json::to_value(update)?;
+    if let Value::Object(object) = &mut value {
+        for name in drop.names() {
+            object.remove(name);
+        }
+    }
+    serde_json::from_value(value)
 }
 
 /// Reads JSONL; `emit` returns false to stop.
@@ -172,22 +224,28 @@ pub fn parse_json_row(bytes: &[u8]) -> Row {
             ),
         };
     }
-    match serde_json::from_value::<ContactUpdate>(Value::Object(object)) {
-        Ok(update) => validated(id, update),
-        Err(e) => Row::Invalid {
-            id: Some(id),
-            message: e.to_string(),
-        },
-    }
+    validated(id, object)
 }
 
-/// Checks the id and the fields as the SDK would before sending.
-fn validated(id: String, update: ContactUpdate) -> Row {
+/// Builds the update from the row's fields and checks it, and the id, as the SDK would before
+/// sending.
+fn validated(id: String, object: Map<String, Value>) -> Row {
+    let fields = FieldSet::from_names(object.keys().map(String::as_str));
+    let update = match serde_json::from_value::<ContactUpdate>(Value::Object(object)) {
+        Ok(update) => update,
+        Err(e) => {
+            return Row::Invalid {
+                id: Some(id),
+                message: e.to_string(),
+            };
+        }
+    };
     let check = ContactId::new(&id).and_then(|_| update.to_request().map(drop));
     match check {
         Ok(()) => Row::Valid {
             id,
             update: Box::new(update),
+            fields,
         },
         Err(e) => Row::Invalid {
             id: Some(id),
@@ -284,13 +342,7 @@ impl Columns {
             };
             object.insert(name.to_string(), value);
         }
-        match serde_json::from_value::<ContactUpdate>(Value::Object(object)) {
-            Ok(update) => validated(id, update),
-            Err(e) => Row::Invalid {
-                id: Some(id),
-                message: e.to_string(),
-            },
-        }
+        validated(id, object)
     }
 }
 
@@ -362,7 +414,7 @@ mod tests {
         let mut rows = Vec::new();
         let mut emit = |line, row: Row| {
             let text = match row {
-                Row::Valid { id, update } => {
+                Row::Valid { id, update, .. } => {
                     format!("ok {id} {}", serde_json::to_string(&update).unwrap())
                 }
                 Row::Invalid { id, message } => format!("invalid {id:?}: {message}"),
@@ -423,6 +475,53 @@ mod tests {
             let err = read_csv(header.as_bytes(), &mut emit).unwrap_err();
             assert!(err.to_string().contains(message), "{err}");
         }
+    }
+
+    #[test]
+    fn resume_drops_the_fields_later_done_rows_set_or_supersedes_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        std::fs::write(
+            &path,
+            "{\"line\":5,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"name\",\"email\"],\"attempts\":1}\n",
+        )
+        .unwrap();
+        let (done, _) = super::super::report::resume(&path).unwrap();
+        let row = |text: &str| parse_json_row(text.as_bytes());
+        let outcome = |line, text: &str| match against_done(&done, line, row(text)) {
+            Item::Row {
+                row: Row::Valid { id, update, fields },
+                ..
+            } => format!(
+                "send {id} {} {:?}",
+                serde_json::to_string(&update).unwrap(),
+                fields.names().collect::<Vec<_>>()
+            ),
+            Item::Superseded { id, fields, .. } => {
+                format!("superseded {id} {:?}", fields.names().collect::<Vec<_>>())
+            }
+            Item::Skipped => "skipped".to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            outcome(2, r#"{"id":"ct_1","name":"Old","phone":"+1"}"#),
+            r#"send ct_1 {"phone":"+1"} ["phone"]"#
+        );
+        assert_eq!(
+            outcome(3, r#"{"id":"ct_1","email":"old@example.com"}"#),
+            r#"superseded ct_1 ["email"]"#
+        );
+        assert_eq!(outcome(5, r#"{"id":"ct_1","name":"Done"}"#), "skipped");
+        assert_eq!(
+            outcome(6, r#"{"id":"ct_1","name":"Newer"}"#),
+            r#"send ct_1 {"name":"Newer"} ["name"]"#
+        );
+        assert_eq!(
+            outcome(2, r#"{"id":"ct_2","name":"Other"}"#),
+            r#"send ct_2 {"name":"Other"} ["name"]"#
+        );
+        // A row with no field has nothing to overwrite: it is sent as it is.
+        assert_eq!(outcome(1, r#"{"id":"ct_1"}"#), r#"send ct_1 {} []"#);
     }
 
     #[test]

@@ -10,21 +10,29 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::fields::FieldSet;
+
 /// One line of the report.
 ///
 /// ```json
-/// {"line":1,"id":"ct_1","result":"ok","attempts":1}
-/// {"line":2,"id":"ct_9","result":"error","kind":"api","status":404,"code":"NOT_FOUND","message":"contact ct_9 not found","attempts":1}
+/// {"line":1,"id":"ct_1","result":"ok","fields":["name"],"attempts":1}
+/// {"line":2,"id":"ct_9","result":"error","fields":["name"],"kind":"api","status":404,"code":"NOT_FOUND","message":"contact ct_9 not found","requestId":"req_7","attempts":1}
 /// {"line":3,"id":null,"result":"error","kind":"invalid","message":"missing id","attempts":0}
+/// {"line":4,"id":"ct_1","result":"superseded","fields":[],"message":"...","attempts":0}
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReportLine {
     /// Line number of the row in the input (1-based; for CSV the header is line 1).
     pub line: u64,
     /// The row's contact id, if it has one.
     pub id: Option<String>,
-    /// `ok` or `error`.
+    /// `ok`, `error`, `superseded`, or (in a dry run) `valid` or `invalid`.
     pub result: Outcome,
+    /// The fields the row set (or would set); absent for a malformed row, and in reports
+    /// written before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldSet>,
     /// For errors: `invalid` (never sent), `api`, `network`, `timeout` or `other`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -37,6 +45,12 @@ pub struct ReportLine {
     /// For errors: what went wrong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// For a `400`: the API's `error.details` (the offending fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+    /// The `x-request-id` of the failed response, when the server sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// Requests sent for this row (0 for a row that was never sent).
     pub attempts: u32,
 }
@@ -49,11 +63,41 @@ pub enum Outcome {
     Ok,
     /// The update was not applied (or its outcome is unknown).
     Error,
+    /// Not sent on `--resume`: every field of the row was set by a later row of the same
+    /// contact that was already done. Counts as done.
+    Superseded,
+    /// Dry run: the row is valid and would be sent.
+    Valid,
+    /// Dry run: the row is malformed and would not be sent.
+    Invalid,
 }
 
 impl ReportLine {
+    /// A line with only the row's identity and result; the caller fills in the rest.
+    pub fn new(line: u64, id: Option<String>, result: Outcome) -> Self {
+        ReportLine {
+            line,
+            id,
+            result,
+            fields: None,
+            kind: None,
+            status: None,
+            code: None,
+            message: None,
+            details: None,
+            request_id: None,
+            attempts: 0,
+        }
+    }
+
     /// The line of a row whose update failed (or was refused before sending).
-    pub fn failed(line: u64, id: Option<String>, error: &nateq_api::Error, attempts: u32) -> Self {
+    pub fn failed(
+        line: u64,
+        id: Option<String>,
+        fields: Option<FieldSet>,
+        error: &nateq_api::Error,
+        attempts: u32,
+    ) -> Self {
         use nateq_api::Error as E;
         let kind = match error {
             E::Validation(_) => "invalid",
@@ -62,46 +106,88 @@ impl ReportLine {
             E::Timeout { .. } => "timeout",
             _ => "other",
         };
-        let message = match error {
-            E::Api(api) => api.message.clone(),
-            other => other.to_string(),
+        let (message, details) = match error {
+            E::Api(api) => (
+                api.message.clone(),
+                api.details.clone().filter(|_| api.status.as_u16() == 400),
+            ),
+            other => (other.to_string(), None),
         };
         ReportLine {
-            line,
-            id,
-            result: Outcome::Error,
+            fields,
             kind: Some(kind.to_string()),
             status: error.status().map(|s| s.as_u16()),
             code: error.code().map(str::to_string),
             message: Some(message),
+            details,
+            request_id: error.request_id().map(str::to_string),
             attempts,
+            ..ReportLine::new(line, id, Outcome::Error)
         }
     }
 }
 
-/// The rows a report records as done: (line, hash of the id), sorted by line. Rows arrive in
-/// line order, so a cursor walks it once.
+/// What a report says about the rows already done: which ones (by line and id), and, for each
+/// contact, which fields its done rows set, so that a row sent again on `--resume` leaves alone
+/// the fields a later row of the same contact already set.
 #[derive(Debug, Default)]
 pub struct DoneSet {
-    entries: Vec<(u64, u64)>,
-    cursor: usize,
+    /// Sorted by (id hash, line); deduplicated.
+    entries: Vec<DoneEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct DoneEntry {
+    hash: u64,
+    line: u64,
+    /// The fields set by this row and by every later done row of the same id.
+    from_here: u32,
 }
 
 impl DoneSet {
-    /// Whether the row at `line` with this `id` is done. Calls must come in ascending line order.
-    pub fn contains(&mut self, line: u64, id: &str) -> bool {
-        while self
-            .entries
-            .get(self.cursor)
-            .is_some_and(|&(l, _)| l < line)
-        {
-            self.cursor += 1;
+    /// Builds the set from (line, id hash, fields) of the done rows, in any order.
+    fn from_rows(mut rows: Vec<(u64, u64, FieldSet)>) -> Self {
+        rows.sort_unstable_by_key(|&(line, hash, _)| (hash, line));
+        let mut entries: Vec<DoneEntry> = Vec::with_capacity(rows.len());
+        for (line, hash, fields) in rows {
+            match entries.last_mut() {
+                Some(last) if last.hash == hash && last.line == line => {
+                    last.from_here |= fields.bits();
+                }
+                _ => entries.push(DoneEntry {
+                    hash,
+                    line,
+                    from_here: fields.bits(),
+                }),
+            }
         }
+        // Accumulate from the end of each id's run of entries.
+        for i in (0..entries.len().saturating_sub(1)).rev() {
+            if entries[i].hash == entries[i + 1].hash {
+                entries[i].from_here |= entries[i + 1].from_here;
+            }
+        }
+        DoneSet { entries }
+    }
+
+    /// Whether the row at `line` with this `id` is done.
+    pub fn contains(&self, line: u64, id: &str) -> bool {
         let hash = id_hash(id);
-        self.entries[self.cursor..]
-            .iter()
-            .take_while(|&&(l, _)| l == line)
-            .any(|&(_, h)| h == hash)
+        self.entries
+            .binary_search_by_key(&(hash, line), |e| (e.hash, e.line))
+            .is_ok()
+    }
+
+    /// The fields that done rows of `id` after `line` set.
+    pub fn set_later(&self, line: u64, id: &str) -> FieldSet {
+        let hash = id_hash(id);
+        let index = self
+            .entries
+            .partition_point(|e| (e.hash, e.line) <= (hash, line));
+        match self.entries.get(index) {
+            Some(e) if e.hash == hash => FieldSet::from_bits(e.from_here),
+            _ => FieldSet::EMPTY,
+        }
     }
 
     /// How many rows are recorded as done.
@@ -191,11 +277,13 @@ fn read_done(file: &mut File) -> std::io::Result<(DoneSet, u64, u64)> {
         line: u64,
         id: Option<String>,
         result: Outcome,
+        #[serde(default)]
+        fields: Option<FieldSet>,
     }
 
     file.seek(SeekFrom::Start(0))?;
     let mut reader = BufReader::with_capacity(64 * 1024, &*file);
-    let mut entries = Vec::new();
+    let mut rows = Vec::new();
     let mut buf = Vec::new();
     let (mut good_len, mut total_len) = (0u64, 0u64);
     let mut unreadable = 0u64;
@@ -214,8 +302,19 @@ fn read_done(file: &mut File) -> std::io::Result<(DoneSet, u64, u64)> {
             Ok(Entry {
                 line,
                 id: Some(id),
-                result: Outcome::Ok,
-            }) => entries.push((line, id_hash(&id))),
+                result,
+                fields,
+            }) => {
+                let fields = match (result, fields) {
+                    (Outcome::Ok | Outcome::Superseded, Some(fields)) => fields,
+                    // A report written before fields were recorded: assume the row set every
+                    // field, so that no earlier row sent again overwrites what it set.
+                    (Outcome::Ok, None) => FieldSet::all(),
+                    (Outcome::Superseded, None) => FieldSet::EMPTY,
+                    _ => continue,
+                };
+                rows.push((line, id_hash(&id), fields));
+            }
             Ok(_) => {}
             Err(_) => unreadable += 1,
         }
@@ -223,9 +322,7 @@ fn read_done(file: &mut File) -> std::io::Result<(DoneSet, u64, u64)> {
     if unreadable > 0 {
         tracing::warn!(lines = unreadable, "ignoring unreadable report lines");
     }
-    entries.sort_unstable();
-    entries.dedup();
-    Ok((DoneSet { entries, cursor: 0 }, good_len, total_len))
+    Ok((DoneSet::from_rows(rows), good_len, total_len))
 }
 
 #[cfg(test)]
@@ -234,15 +331,41 @@ mod tests {
 
     fn ok(line: u64, id: &str) -> ReportLine {
         ReportLine {
-            line,
-            id: Some(id.to_string()),
-            result: Outcome::Ok,
-            kind: None,
-            status: None,
-            code: None,
-            message: None,
             attempts: 1,
+            ..ReportLine::new(line, Some(id.to_string()), Outcome::Ok)
         }
+    }
+
+    fn set(names: &[&str]) -> FieldSet {
+        FieldSet::from_names(names.iter().copied())
+    }
+
+    #[test]
+    fn resume_knows_the_fields_later_done_rows_of_a_contact_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        let text = concat!(
+            "{\"line\":2,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"name\"],\"attempts\":1}\n",
+            "{\"line\":5,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"email\",\"phone\"],\"attempts\":1}\n",
+            "{\"line\":7,\"id\":\"ct_1\",\"result\":\"superseded\",\"fields\":[],\"attempts\":0}\n",
+            "{\"line\":6,\"id\":\"ct_1\",\"result\":\"error\",\"fields\":[\"country\"],\"attempts\":1}\n",
+            "{\"line\":3,\"id\":\"ct_2\",\"result\":\"ok\",\"fields\":[\"type\"],\"attempts\":1}\n",
+            "{\"line\":9,\"id\":\"ct_old\",\"result\":\"ok\",\"attempts\":1}\n",
+        );
+        std::fs::write(&path, text).unwrap();
+        let (done, _) = resume(&path).unwrap();
+        assert_eq!(done.len(), 5);
+        assert!(done.contains(7, "ct_1"), "superseded counts as done");
+        assert!(!done.contains(6, "ct_1"));
+        assert_eq!(done.set_later(1, "ct_1"), set(&["name", "email", "phone"]));
+        assert_eq!(done.set_later(2, "ct_1"), set(&["email", "phone"]));
+        assert_eq!(done.set_later(4, "ct_1"), set(&["email", "phone"]));
+        assert_eq!(done.set_later(6, "ct_1"), FieldSet::EMPTY);
+        assert_eq!(done.set_later(100, "ct_1"), FieldSet::EMPTY);
+        assert_eq!(done.set_later(1, "ct_2"), set(&["type"]));
+        assert_eq!(done.set_later(1, "ct_3"), FieldSet::EMPTY);
+        // A line from an older report, without fields: assumed to set every field.
+        assert_eq!(done.set_later(8, "ct_old"), FieldSet::all());
     }
 
     #[test]
@@ -256,6 +379,7 @@ mod tests {
             let failed = ReportLine::failed(
                 2,
                 Some("ct_2".into()),
+                None,
                 &nateq_api::Error::Config("x".into()),
                 1,
             );
@@ -266,7 +390,7 @@ mod tests {
         text.push_str("{\"line\":4,\"id\":\"ct_4\",\"res");
         std::fs::write(&path, &text).unwrap();
 
-        let (mut done, mut w) = resume(&path).unwrap();
+        let (done, mut w) = resume(&path).unwrap();
         assert_eq!(done.len(), 2);
         assert!(done.contains(1, "ct_1"));
         assert!(!done.contains(2, "ct_2"));

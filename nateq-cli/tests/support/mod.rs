@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use nateq_emulator::{Emulator, StoredContact};
+use nateq_emulator::{Emulator, Seed, StoredContact};
 
 /// An emulator on `127.0.0.1:0`, served by a runtime of its own so tests stay synchronous.
 pub struct Emu {
@@ -18,13 +18,18 @@ pub struct Emu {
 impl Emu {
     /// An emulator with demo contacts `ct_demo_1` to `ct_demo_{contacts}`.
     pub fn start(contacts: usize) -> Emu {
+        Emu::start_seeded(Seed::demo(contacts))
+    }
+
+    /// An emulator with this starting state (keys, companies, contacts).
+    pub fn start_seeded(seed: Seed) -> Emu {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let emulator = runtime
-            .block_on(Emulator::builder().demo_contacts(contacts).spawn())
+            .block_on(Emulator::builder().seed(seed).spawn())
             .unwrap();
         Emu { emulator, runtime }
     }
