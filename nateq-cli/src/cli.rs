@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use nateq_api::ContactUpdate;
+use nateq_api::fields::{FieldKind, UPDATE_CONTACT_FIELDS};
 
 /// Update Nateq contacts, one or thousands, on the Nateq API or the embedded emulator.
 ///
@@ -153,99 +155,83 @@ pub struct UpdateArgs {
     pub fields: FieldArgs,
 }
 
-/// One flag per property of the request body (`UpdateContactRequest` in openapi.yaml).
-#[derive(Debug, Args, Default)]
-#[command(next_help_heading = "Fields (only those given change)")]
+/// One flag per property of the request body (`UpdateContactRequest` in openapi.yaml), made
+/// from the generated field table: the flag is the property's name in kebab case, its help the
+/// spec's description, its value parser the property's kind.
+#[derive(Debug, Clone, Default)]
 pub struct FieldArgs {
-    /// Full name (at most 255 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub name: Option<String>,
-    /// Email address (at most 255 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub email: Option<String>,
-    /// Phone number (at most 50 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub phone: Option<String>,
-    /// Country (at most 100 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub country: Option<String>,
-    /// Preferred language, e.g. `en` or `pt-BR` (at most 10 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub language: Option<String>,
-    /// Job title or position (at most 255 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub position: Option<String>,
-    /// Where the contact came from, e.g. `import` (at most 100 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub source: Option<String>,
-    /// URL of the avatar image
-    #[arg(long, value_name = "URL")]
-    pub avatar: Option<String>,
-    /// Channel-specific data, a plain string (send serialized JSON for structure)
-    #[arg(long, value_name = "TEXT")]
-    pub channel_data: Option<String>,
-    /// ID of a company of the same organisation
-    #[arg(long, value_name = "ID")]
-    pub company_id: Option<String>,
-    /// Your own identifier for the contact (at most 255 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub external_id: Option<String>,
-    /// Opt the contact out of all outreach
-    #[arg(long, value_name = "BOOL", value_parser = clap::value_parser!(bool))]
-    pub do_not_contact: Option<bool>,
-    /// Whether the contact is anonymous
-    #[arg(long, value_name = "BOOL", value_parser = clap::value_parser!(bool))]
-    pub is_anonymous: Option<bool>,
-    /// Whether the contact is a potential client (a lead)
-    #[arg(long, value_name = "BOOL", value_parser = clap::value_parser!(bool))]
-    pub is_potential_client: Option<bool>,
-    /// Kind of contact
-    #[arg(long = "type", value_name = "TYPE", value_enum)]
-    pub contact_type: Option<ContactTypeArg>,
+    /// The values given, by the API's property name.
+    values: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The values of `--type` (the spec's `ContactType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ContactTypeArg {
-    /// A contact
-    Contact,
-    /// A guest
-    Guest,
-    /// A customer
-    Customer,
+/// The id of a field's argument in clap's matches.
+fn arg_id(field: &nateq_api::fields::Field) -> &'static str {
+    field.rust_name
 }
 
-impl ContactTypeArg {
-    /// The API's name for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactTypeArg::Contact => "contact",
-            ContactTypeArg::Guest => "guest",
-            ContactTypeArg::Customer => "customer",
+impl clap::FromArgMatches for FieldArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut values = serde_json::Map::new();
+        for field in UPDATE_CONTACT_FIELDS {
+            let value = match field.kind {
+                FieldKind::Boolean => matches
+                    .get_one::<bool>(arg_id(field))
+                    .map(|b| serde_json::Value::Bool(*b)),
+                _ => matches
+                    .get_one::<String>(arg_id(field))
+                    .map(|s| serde_json::Value::String(s.clone())),
+            };
+            if let Some(value) = value {
+                values.insert(field.name.to_string(), value);
+            }
         }
+        Ok(FieldArgs { values })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = FieldArgs::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for FieldArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        let mut command = command.next_help_heading("Fields (only those given change)");
+        for field in UPDATE_CONTACT_FIELDS {
+            let mut help = field.description.to_string();
+            if let Some(limit) = field.max_length
+                && !help.contains(&format!("at most {limit}"))
+            {
+                help.push_str(&format!(" (at most {limit} characters)"));
+            }
+            let arg = clap::Arg::new(arg_id(field))
+                .long(field.flag)
+                .help(help)
+                .action(clap::ArgAction::Set);
+            let arg = match field.kind {
+                FieldKind::Boolean => arg
+                    .value_name("BOOL")
+                    .value_parser(clap::value_parser!(bool)),
+                FieldKind::Enum => arg
+                    .value_name(field.flag.to_uppercase())
+                    .value_parser(clap::builder::PossibleValuesParser::new(field.values)),
+                _ => arg.value_name("TEXT"),
+            };
+            command = command.arg(arg);
+        }
+        command
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        FieldArgs::augment_args(command)
     }
 }
 
 impl FieldArgs {
     /// The update these flags describe.
-    pub fn to_update(&self) -> ContactUpdate {
-        let mut update = ContactUpdate::new();
-        update.name.clone_from(&self.name);
-        update.email.clone_from(&self.email);
-        update.phone.clone_from(&self.phone);
-        update.country.clone_from(&self.country);
-        update.language.clone_from(&self.language);
-        update.position.clone_from(&self.position);
-        update.source.clone_from(&self.source);
-        update.avatar.clone_from(&self.avatar);
-        update.channel_data.clone_from(&self.channel_data);
-        update.company_id.clone_from(&self.company_id);
-        update.external_id.clone_from(&self.external_id);
-        update.do_not_contact = self.do_not_contact;
-        update.is_anonymous = self.is_anonymous;
-        update.is_potential_client = self.is_potential_client;
-        update.contact_type = self.contact_type.map(|t| t.as_str().to_string());
-        update
+    pub fn to_update(&self) -> anyhow::Result<ContactUpdate> {
+        serde_json::from_value(serde_json::Value::Object(self.values.clone()))
+            .context("the field flags do not form an update")
     }
 }
 
@@ -392,7 +378,7 @@ mod tests {
         let Command::Contacts(ContactsCommand::Update(args)) = cli.command else {
             panic!("not an update");
         };
-        let json = serde_json::to_value(args.fields.to_update()).unwrap();
+        let json = serde_json::to_value(args.fields.to_update().unwrap()).unwrap();
         assert_eq!(
             json,
             serde_json::json!({

@@ -1,4 +1,7 @@
-//! The request body's properties as the bulk input names them (the API's camelCase names).
+//! The request body's properties as the bulk input names them (the API's camelCase names),
+//! read from the field table generated from `openapi.yaml`.
+
+use nateq_api::fields::{Field, FieldKind, UPDATE_CONTACT_FIELDS};
 
 /// How a property's value is written in a CSV cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,37 +12,41 @@ pub enum Kind {
     Bool,
 }
 
-/// Every property of `UpdateContactRequest` in openapi.yaml, with its kind. A test checks this
-/// list against the spec.
-pub const FIELDS: &[(&str, Kind)] = &[
-    ("avatar", Kind::Text),
-    ("channelData", Kind::Text),
-    ("companyId", Kind::Text),
-    ("country", Kind::Text),
-    ("doNotContact", Kind::Bool),
-    ("email", Kind::Text),
-    ("externalId", Kind::Text),
-    ("isAnonymous", Kind::Bool),
-    ("isPotentialClient", Kind::Bool),
-    ("language", Kind::Text),
-    ("name", Kind::Text),
-    ("phone", Kind::Text),
-    ("position", Kind::Text),
-    ("source", Kind::Text),
-    ("type", Kind::Text),
-];
+impl Kind {
+    /// The kind of a property of the generated field table.
+    pub fn of(field: &Field) -> Kind {
+        if field.kind == FieldKind::Boolean {
+            Kind::Bool
+        } else {
+            Kind::Text
+        }
+    }
+}
+
+/// The property named `name` (the API's name) with its kind, if the request body has it.
+pub fn find(name: &str) -> Option<(&'static str, Kind)> {
+    nateq_api::fields::field(name).map(|f| (f.name, Kind::of(f)))
+}
 
 /// The kind of a property, or `None` if the request body has no such property.
 pub fn kind_of(name: &str) -> Option<Kind> {
-    FIELDS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    find(name).map(|(_, kind)| kind)
 }
 
-/// A set of the request body's properties, as indices into [`FIELDS`]: the fields a row sets.
-/// Small and `Copy`, so every row can carry it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct FieldSet(u32);
+/// Every property's name, in the spec's order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    UPDATE_CONTACT_FIELDS.iter().map(|f| f.name)
+}
 
-const _: () = assert!(FIELDS.len() <= 32, "FieldSet holds at most 32 fields");
+/// A set of the request body's properties, as indices into the generated field table: the
+/// fields a row sets. Small and `Copy`, so every row can carry it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FieldSet(u64);
+
+const _: () = assert!(
+    UPDATE_CONTACT_FIELDS.len() <= 64,
+    "FieldSet holds at most 64 fields: widen it"
+);
 
 impl FieldSet {
     /// No field.
@@ -47,27 +54,27 @@ impl FieldSet {
 
     /// Every field of the request body.
     pub fn all() -> FieldSet {
-        FieldSet(((1u64 << FIELDS.len()) - 1) as u32)
+        FieldSet(u64::MAX >> (64 - UPDATE_CONTACT_FIELDS.len()))
     }
 
     /// The set of the given names; names that are not properties are left out.
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> FieldSet {
         let mut set = FieldSet::EMPTY;
         for name in names {
-            if let Some(index) = FIELDS.iter().position(|(n, _)| *n == name) {
+            if let Some(index) = UPDATE_CONTACT_FIELDS.iter().position(|f| f.name == name) {
                 set.0 |= 1 << index;
             }
         }
         set
     }
 
-    /// The set as bits (bit `i` is `FIELDS[i]`).
-    pub fn bits(self) -> u32 {
+    /// The set as bits (bit `i` is the table's field `i`).
+    pub fn bits(self) -> u64 {
         self.0
     }
 
-    /// The set of these bits; bits beyond [`FIELDS`] are dropped.
-    pub fn from_bits(bits: u32) -> FieldSet {
+    /// The set of these bits; bits beyond the table are dropped.
+    pub fn from_bits(bits: u64) -> FieldSet {
         FieldSet(bits & FieldSet::all().0)
     }
 
@@ -86,13 +93,13 @@ impl FieldSet {
         FieldSet(self.0 & other.0)
     }
 
-    /// The names, in the order of [`FIELDS`].
+    /// The names, in the table's order.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        FIELDS
+        UPDATE_CONTACT_FIELDS
             .iter()
             .enumerate()
             .filter(move |(i, _)| self.0 & (1 << i) != 0)
-            .map(|(_, (name, _))| *name)
+            .map(|(_, f)| f.name)
     }
 }
 
@@ -113,37 +120,6 @@ impl<'de> serde::Deserialize<'de> for FieldSet {
 mod tests {
     use super::*;
 
-    /// The spec's `UpdateContactRequest` properties: name and whether the value is a boolean.
-    fn spec_properties() -> Vec<(String, bool)> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
-        let text = std::fs::read_to_string(path).unwrap();
-        let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        let props = &spec["components"]["schemas"]["UpdateContactRequest"]["properties"];
-        let props = props.as_mapping().unwrap();
-        props
-            .iter()
-            .map(|(name, schema)| {
-                (
-                    name.as_str().unwrap().to_string(),
-                    schema["type"].as_str() == Some("boolean"),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_field_table_matches_the_spec() {
-        let spec = spec_properties();
-        let mut ours: Vec<(String, bool)> = FIELDS
-            .iter()
-            .map(|(n, k)| (n.to_string(), *k == Kind::Bool))
-            .collect();
-        let mut spec_sorted = spec.clone();
-        spec_sorted.sort();
-        ours.sort();
-        assert_eq!(ours, spec_sorted);
-    }
-
     #[test]
     fn a_field_set_keeps_names_and_serialises_as_a_list() {
         let set = FieldSet::from_names(["name", "type", "nmae"]);
@@ -151,23 +127,24 @@ mod tests {
         assert_eq!(serde_json::to_string(&set).unwrap(), r#"["name","type"]"#);
         let back: FieldSet = serde_json::from_str(r#"["type","name"]"#).unwrap();
         assert_eq!(back, set);
-        assert_eq!(FieldSet::all().names().count(), FIELDS.len());
+        assert_eq!(FieldSet::all().names().count(), UPDATE_CONTACT_FIELDS.len());
         let name = FieldSet::from_names(["name"]);
         assert_eq!(set.minus(name).names().collect::<Vec<_>>(), ["type"]);
         assert!(name.minus(set).is_empty());
         assert_eq!(set.intersection(name), name);
-        assert_eq!(FieldSet::from_bits(u32::MAX), FieldSet::all());
+        assert_eq!(FieldSet::from_bits(u64::MAX), FieldSet::all());
     }
 
     #[test]
     fn every_field_is_accepted_by_the_sdk_type() {
-        for (name, kind) in FIELDS {
-            let value = match kind {
-                Kind::Text if *name == "type" => serde_json::json!("guest"),
-                Kind::Text => serde_json::json!("x"),
-                Kind::Bool => serde_json::json!(true),
+        for field in UPDATE_CONTACT_FIELDS {
+            let value = match field.kind {
+                FieldKind::Enum => serde_json::json!(field.values[0]),
+                FieldKind::Boolean => serde_json::json!(true),
+                _ => serde_json::json!("x"),
             };
-            let row = serde_json::json!({ *name: value });
+            let name = field.name;
+            let row = serde_json::json!({ name: value });
             let parsed: Result<nateq_api::ContactUpdate, _> = serde_json::from_value(row);
             assert!(parsed.is_ok(), "{name}: {parsed:?}");
         }

@@ -10,7 +10,7 @@ use crate::output::print_json;
 pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     // Refuse bad input before starting anything (an emulator, a connection pool).
     ContactId::new(&args.id)?;
-    let update = args.fields.to_update();
+    let update = args.fields.to_update()?;
     update.to_request()?;
 
     let connection = connect(global, None).await?;

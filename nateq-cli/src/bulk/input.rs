@@ -301,19 +301,19 @@ impl Columns {
                 }
                 continue;
             }
-            let Some((known, kind)) = fields::FIELDS.iter().find(|(n, _)| *n == name) else {
-                let names: Vec<&str> = fields::FIELDS.iter().map(|(n, _)| *n).collect();
+            let Some((known, kind)) = fields::find(name) else {
+                let names: Vec<&str> = fields::names().collect();
                 return Err(CliError::validation(format!(
                     "line 1: unknown column {name:?}; the columns are id, {}",
                     names.join(", ")
                 )));
             };
-            if fields.iter().any(|(_, n, _)| n == known) {
+            if fields.iter().any(|(_, n, _)| *n == known) {
                 return Err(CliError::validation(format!(
                     "line 1: column {name:?} appears twice"
                 )));
             }
-            fields.push((index, known, *kind));
+            fields.push((index, known, kind));
         }
         let id =
             id.ok_or_else(|| CliError::validation("line 1: the header has no \"id\" column"))?;

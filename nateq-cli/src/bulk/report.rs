@@ -141,7 +141,7 @@ struct DoneEntry {
     hash: u64,
     line: u64,
     /// The fields set by this row and by every later done row of the same id.
-    from_here: u32,
+    from_here: u64,
 }
 
 impl DoneSet {
