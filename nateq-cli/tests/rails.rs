@@ -117,7 +117,7 @@ fn a_dry_run_of_valid_rows_exits_0_and_leaves_the_server_alone() {
 /// An emulator whose only writing key looks like a production key.
 fn live_emulator() -> (Emu, String) {
     let secret = "tg_live_emulator_test_0000000000000000".to_string();
-    let mut seed = Seed::demo(5);
+    let mut seed = Seed::demo(5).unwrap();
     seed.keys = vec![ApiKey {
         id: "key_live".into(),
         name: "Live-looking key".into(),

@@ -288,7 +288,7 @@ impl EmulatorBuilder {
         self.faults.validate()?;
         RateLimit::new(self.rate_limit).validate()?;
         let seed = match self.source {
-            SeedSource::Demo(n) => Seed::demo(n),
+            SeedSource::Demo(n) => Seed::demo(n)?,
             SeedSource::File(path) => Seed::from_file(&path)?,
             SeedSource::Value(seed) => seed,
         }

@@ -163,7 +163,7 @@ mod tests {
     /// The borrowed envelope is the generated type's JSON plus the two explicit nulls.
     #[test]
     fn ok_body_is_the_generated_envelope() {
-        let seed = crate::Seed::demo(2).normalised().unwrap();
+        let seed = crate::Seed::demo(2).unwrap().normalised().unwrap();
         let contact = seed.contacts[0].contact.clone();
         let body = ok_body(&contact, "Contact updated");
         let generated = UpdateContactResponse {

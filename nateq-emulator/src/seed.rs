@@ -153,7 +153,7 @@ impl Seed {
     /// The built-in demo data: organisation `org_demo` with contacts `ct_demo_1` to
     /// `ct_demo_{contacts}`, two companies and two tags, organisation `org_other` with contact
     /// `ct_other_1`, and three keys (full, read-only, other organisation).
-    pub fn demo(contacts: usize) -> Self {
+    pub fn demo(contacts: usize) -> Result<Self, Error> {
         let companies = vec![
             company(
                 "co_demo_1",
@@ -209,7 +209,7 @@ impl Seed {
                     &email,
                     company_id,
                     tags,
-                ),
+                )?,
                 contact_type: Some(contact_type),
             });
         }
@@ -221,14 +221,14 @@ impl Seed {
                 "olivia@other.example.com",
                 Some("co_other_1"),
                 Vec::new(),
-            ),
+            )?,
             contact_type: Some(ContactType::Contact),
         });
-        Self {
+        Ok(Self {
             keys: demo_keys(),
             companies,
             contacts: list,
-        }
+        })
     }
 
     /// Reads a seed from a JSON file (see the module docs for the format).
@@ -385,6 +385,8 @@ fn tag(id: &str, name: &str, display: &str, color: &str, org: &str) -> Tag {
     }
 }
 
+/// A demo contact, built with the generated builder: a property added to the spec's
+/// `Contact` starts out unset here, with no edit.
 fn contact(
     id: &str,
     org: &str,
@@ -392,31 +394,26 @@ fn contact(
     email: &str,
     company_id: Option<&str>,
     tags: Vec<Tag>,
-) -> Contact {
-    Contact {
-        id: id.to_owned(),
-        organization_id: Some(org.to_owned()),
-        name: Some(name.to_owned()),
-        email: Some(email.to_owned()),
-        phone: None,
-        country: Some("GB".to_owned()),
-        language: Some("en".to_owned()),
-        position: None,
-        source: Some("demo".to_owned()),
-        avatar: None,
-        channel_data: None,
-        external_id: None,
-        company_id: company_id.map(str::to_owned),
-        company_name: None,
-        company: None,
-        do_not_contact: Some(false),
-        is_anonymous: Some(false),
-        is_potential_client: Some(false),
-        whatsapp_opted_out: Some(false),
-        whatsapp_opted_out_at: None,
-        tags: Some(tags),
-        activities: Some(Vec::new()),
-        created_at: Some(SEED_TIME.to_owned()),
-        updated_at: Some(SEED_TIME.to_owned()),
-    }
+) -> Result<Contact, Error> {
+    Contact::builder()
+        .id(id.to_owned())
+        .organization_id(Some(org.to_owned()))
+        .name(Some(name.to_owned()))
+        .email(Some(email.to_owned()))
+        .country(Some("GB".to_owned()))
+        .language(Some("en".to_owned()))
+        .source(Some("demo".to_owned()))
+        .company_id(company_id.map(str::to_owned))
+        .do_not_contact(Some(false))
+        .is_anonymous(Some(false))
+        .is_potential_client(Some(false))
+        .whatsapp_opted_out(Some(false))
+        .tags(Some(tags))
+        .activities(Some(Vec::new()))
+        .created_at(Some(SEED_TIME.to_owned()))
+        .updated_at(Some(SEED_TIME.to_owned()))
+        .try_into()
+        .map_err(|e: nateq_api::types::error::ConversionError| {
+            Error::InvalidSeed(format!("demo contact {id}: {e}"))
+        })
 }

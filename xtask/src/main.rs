@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use nateq_codegen::summary::{Change, Summary};
 
+#[cfg(feature = "man")]
 mod man;
 
 /// Paths of the spec and the committed snapshot, relative to the workspace root.
@@ -31,11 +32,7 @@ fn main() -> ExitCode {
     {
         ["codegen"] => codegen(&workspace_root(), Mode::Write),
         ["codegen", "--check"] => codegen(&workspace_root(), Mode::Check),
-        ["man", "--out", dir] => man::man(Path::new(dir)).map(|pages| {
-            for page in pages {
-                println!("{}", page.display());
-            }
-        }),
+        ["man", "--out", dir] => man_pages(Path::new(dir)),
         _ => {
             eprintln!("usage: cargo xtask codegen [--check]\n       cargo xtask man --out DIR");
             return ExitCode::from(2);
@@ -48,6 +45,43 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes the man pages and lists them.
+#[cfg(feature = "man")]
+fn man_pages(out: &Path) -> Result<()> {
+    for page in man::man(out)? {
+        println!("{}", page.display());
+    }
+    Ok(())
+}
+
+/// Runs xtask again with the `man` feature, which compiles the CLI: codegen alone never does.
+#[cfg(not(feature = "man"))]
+fn man_pages(out: &Path) -> Result<()> {
+    let out = std::env::current_dir()
+        .context("cannot read the current directory")?
+        .join(out);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "--package",
+            "xtask",
+            "--features",
+            "man",
+        ])
+        .args(["--", "man", "--out"])
+        .arg(&out)
+        .current_dir(workspace_root())
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("writing the man pages failed ({status})");
+    }
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {

@@ -18,7 +18,7 @@ pub struct Emu {
 impl Emu {
     /// An emulator with demo contacts `ct_demo_1` to `ct_demo_{contacts}`.
     pub fn start(contacts: usize) -> Emu {
-        Emu::start_seeded(Seed::demo(contacts))
+        Emu::start_seeded(Seed::demo(contacts).unwrap())
     }
 
     /// An emulator with this starting state (keys, companies, contacts).
