@@ -232,14 +232,14 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
         .collect();
     failed.sort_unstable();
     let failures: String = failed.iter().map(|(_, l)| format!("{l}\n")).collect();
-    insta::assert_snapshot!("malformed_rows_report", failures);
+    insta::assert_snapshot!("malformed_rows_report", without_field_list(&failures));
     let mut err_lines: Vec<&str> = stderr.lines().collect();
     err_lines.sort_unstable();
     let err_text: String = err_lines
         .iter()
         .map(|l| format!("{}\n", l.split(" in ").next().unwrap()))
         .collect();
-    insta::assert_snapshot!("malformed_rows_stderr", err_text);
+    insta::assert_snapshot!("malformed_rows_stderr", without_field_list(&err_text));
 }
 
 #[test]
@@ -533,4 +533,17 @@ fn after_sigkill_resume_applies_the_rest_and_nothing_twice() {
     change_behind_the_back(&emu, &done_ids);
     resume(&emu, &input, &report_path);
     assert_resumed(&emu, n, &done, &report_path);
+}
+
+/// `text` with serde's list of the request's fields (which grows with the spec) replaced by a
+/// placeholder; the list must be exactly the generated table's.
+fn without_field_list(text: &str) -> String {
+    let list: Vec<String> = nateq_api::fields::UPDATE_CONTACT_FIELDS
+        .iter()
+        .map(|f| format!("`{}`", f.name))
+        .collect();
+    text.replace(
+        &format!("expected one of {}", list.join(", ")),
+        "expected one of <every field of the spec>",
+    )
 }

@@ -410,6 +410,19 @@ fn csv_fatal(error: csv::Error, line: u64) -> anyhow::Error {
 mod tests {
     use super::*;
 
+    /// `text` with serde's list of the request's fields (which grows with the spec) replaced
+    /// by a placeholder; the list must be exactly the generated table's.
+    fn without_field_list(text: &str) -> String {
+        let list: Vec<String> = nateq_api::fields::UPDATE_CONTACT_FIELDS
+            .iter()
+            .map(|f| format!("`{}`", f.name))
+            .collect();
+        text.replace(
+            &format!("expected one of {}", list.join(", ")),
+            "expected one of <every field of the spec>",
+        )
+    }
+
     fn collect(input: &str, format: InputFormat) -> Vec<(u64, String)> {
         let mut rows = Vec::new();
         let mut emit = |line, row: Row| {
@@ -419,7 +432,7 @@ mod tests {
                 }
                 Row::Invalid { id, message } => format!("invalid {id:?}: {message}"),
             };
-            rows.push((line, text));
+            rows.push((line, without_field_list(&text)));
             true
         };
         match format {
