@@ -184,7 +184,7 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
     let mut lines: Vec<String> = jsonl_rows(1..=n).lines().map(str::to_string).collect();
     lines[99] = "{\"id\":\"ct_demo_100\",\"name\":".to_string();
     lines[119] = json!({"id": "ct_demo_120", "nmae": "typo"}).to_string();
-    lines[139] = json!({"id": "ct_demo_140", "name": "x".repeat(256)}).to_string();
+    lines[139] = json!({"id": "ct_demo_140", "name": "x".repeat(name_limit() + 1)}).to_string();
     lines[159] = json!({"id": "ct_nope", "name": "Nobody"}).to_string();
     lines[179] = json!({"id": "ct_demo_180", "doNotContact": "yes"}).to_string();
     let input = write(dir.path(), "rows.jsonl", &(lines.join("\n") + "\n"));
@@ -232,14 +232,14 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
         .collect();
     failed.sort_unstable();
     let failures: String = failed.iter().map(|(_, l)| format!("{l}\n")).collect();
-    insta::assert_snapshot!("malformed_rows_report", without_field_list(&failures));
+    insta::assert_snapshot!("malformed_rows_report", normalised(&failures));
     let mut err_lines: Vec<&str> = stderr.lines().collect();
     err_lines.sort_unstable();
     let err_text: String = err_lines
         .iter()
         .map(|l| format!("{}\n", l.split(" in ").next().unwrap()))
         .collect();
-    insta::assert_snapshot!("malformed_rows_stderr", without_field_list(&err_text));
+    insta::assert_snapshot!("malformed_rows_stderr", normalised(&err_text));
 }
 
 #[test]
@@ -535,15 +535,30 @@ fn after_sigkill_resume_applies_the_rest_and_nothing_twice() {
     assert_resumed(&emu, n, &done, &report_path);
 }
 
-/// `text` with serde's list of the request's fields (which grows with the spec) replaced by a
-/// placeholder; the list must be exactly the generated table's.
-fn without_field_list(text: &str) -> String {
+/// The spec's `maxLength` of `name`, from the generated table.
+fn name_limit() -> usize {
+    nateq_api::fields::field("name")
+        .and_then(|f| f.max_length)
+        .unwrap()
+}
+
+/// `text` with what the spec decides (serde's list of the request's fields, the `name` limit)
+/// replaced by placeholders, after checking it is exactly what the generated table says.
+fn normalised(text: &str) -> String {
     let list: Vec<String> = nateq_api::fields::UPDATE_CONTACT_FIELDS
         .iter()
         .map(|f| format!("`{}`", f.name))
         .collect();
+    let limit = name_limit();
     text.replace(
         &format!("expected one of {}", list.join(", ")),
         "expected one of <every field of the spec>",
+    )
+    .replace(
+        &format!(
+            "{} characters is longer than the limit of {limit}",
+            limit + 1
+        ),
+        "<limit + 1> characters is longer than the limit of <name's maxLength>",
     )
 }
