@@ -7,7 +7,8 @@
 //! use nateq_api::fields::{FieldKind, UPDATE_CONTACT_FIELDS};
 //!
 //! let name = nateq_api::fields::field("name").unwrap();
-//! assert_eq!((name.kind, name.max_length, name.flag), (FieldKind::String, Some(255), "name"));
+//! assert_eq!((name.kind, name.flag), (FieldKind::String, "name"));
+//! assert!(name.check_text(&"x".repeat(name.max_length.unwrap() + 1)).is_err());
 //! assert!(UPDATE_CONTACT_FIELDS.iter().any(|f| f.name == "doNotContact"));
 //! ```
 

@@ -104,7 +104,10 @@ fn each_error_class_has_its_exit_code_and_one_line() {
     let emu = Emu::start(5);
     let port = closed_port();
     let closed = format!("http://127.0.0.1:{port}/api/v1");
-    let long_name = "x".repeat(256);
+    let name_limit = nateq_api::fields::field("name")
+        .and_then(|f| f.max_length)
+        .unwrap();
+    let long_name = "x".repeat(name_limit + 1);
     type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>, i32);
     let cases: Vec<Case<'_>> = vec![
         (
@@ -189,7 +192,13 @@ fn each_error_class_has_its_exit_code_and_one_line() {
         if code != 2 {
             assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
         }
-        let first = first.replace(&port.to_string(), "[port]");
+        let first = first.replace(&port.to_string(), "[port]").replace(
+            &format!(
+                "{} characters is longer than the limit of {name_limit}",
+                name_limit + 1
+            ),
+            "<limit + 1> characters is longer than the limit of <name's maxLength>",
+        );
         transcript.push_str(&format!("{name} -> exit {code}\n  {first}\n"));
     }
     insta::assert_snapshot!("error_lines", transcript);

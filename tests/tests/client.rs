@@ -154,21 +154,27 @@ async fn ids_that_would_change_the_endpoint_are_refused_before_sending() {
 async fn validation_names_field_limit_and_length_before_any_io() {
     let server = ScriptServer::start(vec![ok_contact("x", "x")]).await;
     let client = client(&server.base_url(), 0);
+    let limit = nateq_api::fields::field("name")
+        .and_then(|f| f.max_length)
+        .unwrap();
     let err = client
         .contacts()
-        .update("ct_1", ContactUpdate::new().name("é".repeat(256)))
+        .update("ct_1", ContactUpdate::new().name("é".repeat(limit + 1)))
         .await
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid name: 256 characters is longer than the limit of 255"
+        format!(
+            "invalid name: {} characters is longer than the limit of {limit}",
+            limit + 1
+        )
     );
     let Error::Validation(v) = err else { panic!() };
     assert_eq!(
         v.problem,
         Problem::TooLong {
-            limit: 255,
-            length: 256
+            limit,
+            length: limit + 1
         }
     );
     let err = client
