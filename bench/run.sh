@@ -13,7 +13,7 @@ args=("$@")
 has_command=false
 for a in "${args[@]}"; do
   case "$a" in
-    all|client|decode|bulk|emulator|memory|build|report) has_command=true ;;
+    all|client|decode|bulk|emulator|memory|build|throttled|report) has_command=true ;;
   esac
 done
 if [ "$has_command" = false ]; then args+=(all); fi
