@@ -76,14 +76,21 @@ struct Pacer {
 }
 
 impl Pacer {
-    fn new(per_second: f64) -> Pacer {
+    /// A limiter of `per_second` that lets `burst` requests go back to back.
+    fn new(per_second: f64, burst: NonZeroU32) -> Pacer {
         let period = Duration::from_secs_f64(1.0 / per_second.max(MIN_RATE / 4.0));
         let quota = Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::MIN);
+            .allow_burst(burst);
+        let limiter = DefaultDirectRateLimiter::direct(quota);
+        // Start with one request's worth: the burst is there to catch up a late wake-up, not
+        // to send two at once (the server's bucket may have just one left).
+        if burst > NonZeroU32::MIN {
+            let _ = limiter.check();
+        }
         Pacer {
             per_second,
-            limiter: DefaultDirectRateLimiter::direct(quota),
+            limiter,
         }
     }
 
@@ -102,7 +109,7 @@ impl Throttle {
     pub(crate) fn new(fixed_rate: Option<f64>) -> Throttle {
         let now = Instant::now();
         Throttle {
-            fixed: fixed_rate.map(Pacer::new),
+            fixed: fixed_rate.map(|rate| Pacer::new(rate, NonZeroU32::MIN)),
             state: Mutex::new(State {
                 paused_until: None,
                 ceiling: None,
@@ -298,8 +305,21 @@ impl State {
             (t, c) => t.is_some() != c.is_some(),
         };
         if moved {
-            self.pacer = target.map(|t| Arc::new(Pacer::new(t)));
+            self.pacer = target.map(|t| Arc::new(Pacer::new(t, catch_up_burst(t))));
         }
+    }
+}
+
+/// The burst of the adaptive pacer. A request that wakes late (timers fire up to a
+/// millisecond after their time) would otherwise push every later one back: at 100/s that
+/// alone costs a tenth of the rate. A burst of two lets the next request catch up, and stays
+/// within the burst of any token bucket that allows two requests; below 10/s, where the lag is
+/// a small share of the interval, requests stay one at a time.
+fn catch_up_burst(per_second: f64) -> NonZeroU32 {
+    if per_second >= 10.0 {
+        NonZeroU32::MIN.saturating_add(1)
+    } else {
+        NonZeroU32::MIN
     }
 }
 
@@ -372,7 +392,7 @@ mod tests {
 
     #[test]
     fn a_fixed_rate_spaces_requests() {
-        let pacer = Pacer::new(10.0);
+        let pacer = Pacer::new(10.0, NonZeroU32::MIN);
         assert_eq!(pacer.check(), None);
         let wait = pacer.check().unwrap_or_default();
         assert!(wait > Duration::from_millis(50) && wait <= Duration::from_millis(100));
