@@ -299,8 +299,9 @@ impl ClientBuilder {
         let http = match self.http {
             Some(client) => client,
             None => {
-                ensure_crypto_provider();
+                let tls = tls_config()?;
                 reqwest::Client::builder()
+                    .tls_backend_preconfigured(tls)
                     .connect_timeout(self.connect_timeout)
                     .user_agent(self.user_agent)
                     .redirect(reqwest::redirect::Policy::none())
@@ -335,11 +336,21 @@ fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// Installs rustls' `ring` provider as the process default unless one is installed already.
-/// `ring` builds faster than `aws-lc-rs` and needs no C toolchain beyond a C compiler.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race with another thread installing a provider is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
+/// The TLS configuration of one client: rustls with the `ring` provider (given to this config
+/// only, never installed as the process default), the safe default protocol versions, the
+/// system's roots through the platform verifier (on Linux the native store, which honours
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR`), and ALPN for HTTP/2 and HTTP/1.1. reqwest uses a
+/// preconfigured config as given, so the ALPN list is set here.
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("cannot configure TLS: {e}")))?
+        .with_platform_verifier()
+        .map_err(|e| Error::Config(format!("cannot load the system's TLS roots: {e}")))?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
