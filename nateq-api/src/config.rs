@@ -206,9 +206,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses a ready `reqwest::Client` (proxies, custom TLS roots). Its own default timeouts
-    /// still apply; the per-attempt timeout is set on each request. The connect timeout and
-    /// user agent of this builder are then not used.
+    /// Uses a ready `reqwest::Client` (proxies, custom TLS roots) as it is: its TLS settings,
+    /// crypto provider, redirect policy, default headers, `connect_timeout` and `read_timeout`
+    /// all apply, and this builder's connect timeout, user agent and TLS configuration are not
+    /// used. Every attempt still gets this builder's per-attempt timeout, cut to what is left
+    /// of the overall deadline, as the request's own timeout (`Request::timeout_mut`), which
+    /// takes the place of the client's own `timeout`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
