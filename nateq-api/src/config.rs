@@ -15,7 +15,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.nateq.io/api/v1";
 pub const ENV_API_KEY: &str = "NATEQ_API_KEY";
 /// The environment variable holding the base URL.
 pub const ENV_BASE_URL: &str = "NATEQ_BASE_URL";
-/// The default cap on a response body: larger bodies are refused, not buffered.
+/// The default cap on a response body: a larger body is refused once it passes the cap.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// An API key. Its `Debug` and `Display` never show the secret.
@@ -224,8 +224,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The largest response body the client reads (default 8 MiB); larger ones are refused
-    /// with [`Error::ResponseTooLarge`] without buffering them.
+    /// The largest response body the client reads (default 8 MiB). A larger one is refused
+    /// with [`Error::ResponseTooLarge`]: before reading it when its `Content-Length` says so,
+    /// otherwise as soon as the bytes read pass the cap, without reading further.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = limit;
         self
