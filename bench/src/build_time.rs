@@ -88,8 +88,8 @@ pub fn run(plan: Plan, quick: bool) -> anyhow::Result<Section> {
         notes.push(format!(
             "TLS provider: ring adds {ring:.1} s and aws-lc-rs {aws:.1} s to a clean build of the \
              floor (medians of the per-run differences); the SDK keeps `ring` (reqwest \
-             `rustls-no-provider` + rustls `ring`), the lighter one, configured per client \
-             (the process-wide default is left to the application). Runtime: every benchmark here is plain \
+             `rustls-no-provider` + rustls `ring`), the lighter one, and gives it to its own \
+             client's TLS config, never installing a process default. Runtime: every benchmark here is plain \
              HTTP on loopback, so the provider does not touch these figures; for TLS both \
              providers use the same rustls record layer and differ only in the primitives \
              (handshakes and AES-GCM/ChaCha20), which for an API client making small requests \

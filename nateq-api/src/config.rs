@@ -15,7 +15,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.nateq.io/api/v1";
 pub const ENV_API_KEY: &str = "NATEQ_API_KEY";
 /// The environment variable holding the base URL.
 pub const ENV_BASE_URL: &str = "NATEQ_BASE_URL";
-/// The default cap on a response body: larger bodies are refused, not buffered.
+/// The default cap on a response body: a larger body is refused once it passes the cap.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// An API key. Its `Debug` and `Display` never show the secret.
@@ -206,9 +206,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses a ready `reqwest::Client` (proxies, custom TLS roots). Its own default timeouts
-    /// still apply; the per-attempt timeout is set on each request. The connect timeout and
-    /// user agent of this builder are then not used.
+    /// Uses a ready `reqwest::Client` (proxies, custom TLS roots) as it is: its TLS settings,
+    /// crypto provider, redirect policy, default headers, `connect_timeout` and `read_timeout`
+    /// all apply, and this builder's connect timeout, user agent and TLS configuration are not
+    /// used. Every attempt still gets this builder's per-attempt timeout, cut to what is left
+    /// of the overall deadline, as the request's own timeout (`Request::timeout_mut`), which
+    /// takes the place of the client's own `timeout`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -221,8 +224,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The largest response body the client reads (default 8 MiB); larger ones are refused
-    /// with [`Error::ResponseTooLarge`] without buffering them.
+    /// The largest response body the client reads (default 8 MiB). A larger one is refused
+    /// with [`Error::ResponseTooLarge`]: before reading it when its `Content-Length` says so,
+    /// otherwise as soon as the bytes read pass the cap, without reading further.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = limit;
         self
@@ -299,8 +303,9 @@ impl ClientBuilder {
         let http = match self.http {
             Some(client) => client,
             None => {
-                ensure_crypto_provider();
+                let tls = tls_config()?;
                 reqwest::Client::builder()
+                    .tls_backend_preconfigured(tls)
                     .connect_timeout(self.connect_timeout)
                     .user_agent(self.user_agent)
                     .redirect(reqwest::redirect::Policy::none())
@@ -335,11 +340,21 @@ fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// Installs rustls' `ring` provider as the process default unless one is installed already.
-/// `ring` builds faster than `aws-lc-rs` and needs no C toolchain beyond a C compiler.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race with another thread installing a provider is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
+/// The TLS configuration of one client: rustls with the `ring` provider (given to this config
+/// only, never installed as the process default), the safe default protocol versions, the
+/// system's roots through the platform verifier (on Linux the native store, which honours
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR`), and ALPN for HTTP/2 and HTTP/1.1. reqwest uses a
+/// preconfigured config as given, so the ALPN list is set here.
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("cannot configure TLS: {e}")))?
+        .with_platform_verifier()
+        .map_err(|e| Error::Config(format!("cannot load the system's TLS roots: {e}")))?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }

@@ -3,7 +3,7 @@
 //! | What happened                                        | Variant                     | `status()` | retried |
 //! |------------------------------------------------------|-----------------------------|------------|---------|
 //! | bad input caught before any network I/O              | [`Error::Validation`]       | `None`     | no      |
-//! | bad configuration (key, base URL, `http://`)         | [`Error::Config`]           | `None`     | no      |
+//! | bad configuration (key, base URL, `http://`, TLS roots) | [`Error::Config`]         | `None`     | no      |
 //! | 4xx/5xx with the API's error envelope                | [`Error::Api`]              | the status | 408, 429, 500, 502, 503, 504 |
 //! | 200 with `success: false`                            | [`Error::Api`]              | 200        | no      |
 //! | a body that is not the expected JSON (HTML 502, truncated JSON, 200 without `data`) | [`Error::Decode`] | the status | if the status is retryable |
@@ -28,7 +28,8 @@ pub enum Error {
     #[error(transparent)]
     Validation(#[from] ValidationError),
 
-    /// The client configuration is unusable (missing key, bad base URL, insecure `http://`).
+    /// The client configuration is unusable (missing key, bad base URL, insecure `http://`,
+    /// system TLS roots that cannot be loaded).
     #[error("invalid configuration: {0}")]
     Config(String),
 

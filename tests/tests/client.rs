@@ -551,8 +551,12 @@ async fn redirects_are_not_followed_and_the_key_never_reaches_another_host() {
         .http_client(http)
         .build()
         .unwrap();
-    let _ = update_x(&client).await;
-    for r in elsewhere.requests() {
+    let contact = update_x(&client).await.unwrap();
+    assert_eq!(contact.name.as_deref(), Some("stolen"));
+    // The redirect was followed once, so the loop below checks a real request.
+    let requests = elsewhere.requests();
+    assert_eq!(requests.len(), 1);
+    for r in &requests {
         assert_eq!(r.header("authorization"), None, "key sent to another host");
     }
 }
@@ -674,33 +678,61 @@ async fn the_key_never_appears_in_errors_or_logs() {
 #[test]
 fn from_env_reads_key_and_base_url() {
     // Changing the environment of a running test process is `unsafe` in edition 2024 (and
-    // racy), so the check runs in a child process of this same test binary.
-    let exe = std::env::current_exe().unwrap();
-    if std::env::var("NATEQ_FROM_ENV_CHILD").is_ok() {
-        let client = nateq_api::Client::from_env().unwrap();
-        assert_eq!(client.base_url(), "http://127.0.0.1:9/api/v1");
-        assert_eq!(client.key_environment(), nateq_api::KeyEnvironment::Sandbox);
-        return;
+    // racy), so each check runs in a child process of this same test binary, and asserts
+    // exactly what its environment implies.
+    match std::env::var("NATEQ_FROM_ENV_CHILD").as_deref() {
+        Ok("key and url") => {
+            let client = nateq_api::Client::from_env().unwrap();
+            assert_eq!(client.base_url(), "http://127.0.0.1:9/api/v1");
+            assert_eq!(client.key_environment(), nateq_api::KeyEnvironment::Sandbox);
+            return;
+        }
+        Ok("key only") => {
+            let client = nateq_api::Client::from_env().unwrap();
+            assert_eq!(client.base_url(), nateq_api::DEFAULT_BASE_URL);
+            assert_eq!(
+                client.key_environment(),
+                nateq_api::KeyEnvironment::Production
+            );
+            return;
+        }
+        Ok("no key") => {
+            let err = nateq_api::Client::from_env().unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err}");
+            assert!(err.to_string().contains("NATEQ_API_KEY"), "{err}");
+            return;
+        }
+        Ok(other) => panic!("unknown child mode {other}"),
+        Err(_) => {}
     }
-    let out = std::process::Command::new(exe)
-        .args(["--exact", "from_env_reads_key_and_base_url"])
-        .env("NATEQ_FROM_ENV_CHILD", "1")
-        .env("NATEQ_API_KEY", "tg_test_env")
-        .env("NATEQ_BASE_URL", "http://127.0.0.1:9/api/v1/")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "from_env_reads_key_and_base_url"])
-        .env("NATEQ_FROM_ENV_CHILD", "1")
-        .env_remove("NATEQ_API_KEY")
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "from_env without a key must fail");
+    let cases: [(&str, Option<&str>, Option<&str>); 3] = [
+        (
+            "key and url",
+            Some("tg_test_env"),
+            Some("http://127.0.0.1:9/api/v1/"),
+        ),
+        ("key only", Some("tg_live_env"), None),
+        ("no key", None, Some("http://127.0.0.1:9/api/v1")),
+    ];
+    for (mode, key, url) in cases {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args(["--exact", "from_env_reads_key_and_base_url"])
+            .env("NATEQ_FROM_ENV_CHILD", mode);
+        match key {
+            Some(key) => child.env("NATEQ_API_KEY", key),
+            None => child.env_remove("NATEQ_API_KEY"),
+        };
+        match url {
+            Some(url) => child.env("NATEQ_BASE_URL", url),
+            None => child.env_remove("NATEQ_BASE_URL"),
+        };
+        let out = child.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{mode}: {stdout}");
+        // The child really ran the check (a filter that matched nothing would also succeed).
+        assert!(stdout.contains("1 passed"), "{mode}: {stdout}");
+    }
 }
 
 #[tokio::test]

@@ -132,6 +132,7 @@ async fn hostile_requests_get_a_clear_4xx_and_never_a_5xx() {
     ];
 
     // The chunked case streams raw chunks: send one framed 50 MB stream.
+    let untouched = emu.contact("ct_demo_1").unwrap();
     let mut results = Vec::new();
     let rss_before = peak_rss_kib();
     for (name, bytes, stream_bytes, want) in &cases {
@@ -165,8 +166,9 @@ async fn hostile_requests_get_a_clear_4xx_and_never_a_5xx() {
     // 100 MB were offered in all; the emulator refused them without buffering.
     assert!(rss_growth_mib < 40, "peak RSS grew by {rss_growth_mib} MiB");
 
-    // Still serving, and nothing above changed the contact.
-    let before = emu.contact("ct_demo_1").unwrap();
+    // Nothing above changed the contact (taken before the hostile requests)...
+    assert_eq!(emu.contact("ct_demo_1").unwrap(), untouched);
+    // ...and the emulator still serves a good update.
     let (status, body) = exchange(
         addr,
         &put(&key, path, "", br#"{"source":"still-alive"}"#),
@@ -175,7 +177,8 @@ async fn hostile_requests_get_a_clear_4xx_and_never_a_5xx() {
     .await;
     assert_eq!(status, Some(200), "{body}");
     let after = emu.contact("ct_demo_1").unwrap();
-    assert_eq!(before.contact.name, after.contact.name);
+    assert_eq!(after.contact.source.as_deref(), Some("still-alive"));
+    assert_eq!(after.contact.name, untouched.contact.name);
 }
 
 /// Sends a chunked body of `total` bytes in 64 KiB chunks, stopping when the server stops
