@@ -77,7 +77,7 @@ impl Contacts<'_> {
             .send();
         CALL.scope(RefCell::new(CallFacts::default()), async move {
             let result = send.await;
-            let facts = CALL.with(|f| f.borrow().clone());
+            let facts = CALL.with(|f| std::mem::take(&mut *f.borrow_mut()));
             UpdateOutcome {
                 result: decode(result, &facts, started).await,
                 attempts: facts.attempts,

@@ -118,7 +118,8 @@ fn content_type(facts: &CallFacts) -> String {
     facts
         .last
         .as_ref()
-        .and_then(|l| l.content_type.clone())
+        .and_then(|l| l.content_type())
+        .map(str::to_string)
         .unwrap_or_else(|| "none".to_string())
 }
 
@@ -135,7 +136,7 @@ fn decode_error(
         content_type: content_type(facts),
         reason,
         snippet: String::from_utf8_lossy(&body[..end]).into_owned(),
-        request_id: last.and_then(|l| l.request_id.clone()),
+        request_id: last.and_then(|l| l.request_id()).map(str::to_string),
     }
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use tracing::Instrument;
 
 use crate::config::Shared;
@@ -47,12 +47,24 @@ pub(crate) struct CallFacts {
     pub(crate) too_large: Option<usize>,
 }
 
-/// The parts of the last response that errors report.
+/// The parts of the last response that errors report (header values are shared, not copied).
 #[derive(Debug, Clone)]
 pub(crate) struct LastResponse {
     pub(crate) status: StatusCode,
-    pub(crate) content_type: Option<String>,
-    pub(crate) request_id: Option<String>,
+    pub(crate) content_type: Option<HeaderValue>,
+    pub(crate) request_id: Option<HeaderValue>,
+}
+
+impl LastResponse {
+    /// The `Content-Type`, as text.
+    pub(crate) fn content_type(&self) -> Option<&str> {
+        self.content_type.as_ref()?.to_str().ok()
+    }
+
+    /// The `x-request-id`, as text.
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        self.request_id.as_ref()?.to_str().ok()
+    }
 }
 
 fn record(update: impl FnOnce(&mut CallFacts)) {
@@ -93,7 +105,7 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
             }
         }
         let shared = &*self.inner;
-        if request.url().origin() == shared.origin {
+        if same_origin(request.url(), &shared.origin) {
             request
                 .headers_mut()
                 .insert(reqwest::header::AUTHORIZATION, shared.auth.clone());
@@ -119,7 +131,7 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
         let shared = &*self.inner;
         let started = Instant::now();
         let deadline = request.timeout().map(|t| started + *t);
-        if request.try_clone().is_none() {
+        if request.body().is_some_and(|b| b.as_bytes().is_none()) {
             // A streaming body cannot be replayed: send it once, without retries.
             record(|f| f.attempts = 1);
             let result = self.client.execute(request).await;
@@ -215,6 +227,20 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
     }
 }
 
+/// Whether `url` is of `origin`, without building its origin (which allocates).
+fn same_origin(url: &url::Url, origin: &url::Origin) -> bool {
+    let url::Origin::Tuple(scheme, host, port) = origin else {
+        return false;
+    };
+    let same_host = match (url.host(), host) {
+        (Some(url::Host::Domain(a)), url::Host::Domain(b)) => a == b,
+        (Some(url::Host::Ipv4(a)), url::Host::Ipv4(b)) => a == *b,
+        (Some(url::Host::Ipv6(a)), url::Host::Ipv6(b)) => a == *b,
+        _ => false,
+    };
+    same_host && url.scheme() == scheme && url.port_or_known_default() == Some(*port)
+}
+
 /// One attempt's outcome.
 enum Sent {
     /// A complete response, its body read (within the cap).
@@ -251,14 +277,11 @@ impl crate::generated::Client {
         let headers = std::mem::take(response.headers_mut());
         let span = tracing::Span::current();
         span.record("status", status.as_u16());
-        let request_id = request_id(&headers).map(str::to_string);
-        if let Some(id) = &request_id {
-            span.record("request_id", id.as_str());
+        if let Some(id) = request_id(&headers) {
+            span.record("request_id", id);
         }
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let request_id = headers.get("x-request-id").cloned();
+        let content_type = headers.get(CONTENT_TYPE).cloned();
         let body = read_capped(response, shared.max_response_bytes).await;
         record_duration(started);
         let too_large = matches!(body, Err(ReadError::TooLarge));
@@ -362,4 +385,28 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<By
         next = response.chunk().await.map_err(ReadError::Transport)?;
     }
     Ok(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_origin_compares_scheme_host_and_port() {
+        let base =
+            url::Url::parse("https://api.example.com/api/v1").unwrap_or_else(|e| panic!("{e}"));
+        let origin = base.origin();
+        for (url, same) in [
+            ("https://api.example.com/api/v1/contacts/x", true),
+            ("https://api.example.com:443/other", true),
+            ("http://api.example.com/api/v1", false),
+            ("https://api.example.com:8443/api/v1", false),
+            ("https://evil.example.com/api/v1", false),
+            ("https://127.0.0.1/api/v1", false),
+        ] {
+            let url = url::Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(same_origin(&url, &origin), same, "{url}");
+            assert_eq!(url.origin() == origin, same, "{url}");
+        }
+    }
 }
