@@ -7,13 +7,12 @@ mod support;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nateq_api::ContactUpdate;
 use nateq_emulator::{FaultConfig, FaultKind};
 use serde_json::json;
-use support::{Emu, report, texts, wait_until, write};
+use support::{Emu, report, run_with_report, signal_mid_run, texts, write};
 
 /// JSONL rows `{"id":"ct_demo_i","name":"Bulk i",...}` for `i` in `range`, one per line.
 fn jsonl_rows(range: std::ops::RangeInclusive<usize>) -> String {
@@ -59,14 +58,12 @@ fn three_thousand_jsonl_rows_with_concurrency_reach_the_server_row_by_row() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "rows.jsonl", &jsonl_rows(1..=n));
     let report_path = dir.path().join("report.jsonl");
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--concurrency", "16", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["contacts", "update-many", "--concurrency", "16", "--input"]),
+        &input,
+        &report_path,
+    );
     let (stdout, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(stdout, "");
@@ -189,14 +186,11 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
     lines[179] = json!({"id": "ct_demo_180", "doNotContact": "yes"}).to_string();
     let input = write(dir.path(), "rows.jsonl", &(lines.join("\n") + "\n"));
     let report_path = dir.path().join("report.jsonl");
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq().args(["contacts", "update-many", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(7), "{stderr}");
     assert_eq!(
@@ -304,14 +298,11 @@ fn an_existing_report_is_not_overwritten_without_resume() {
         "report.jsonl",
         "{\"line\":1,\"id\":\"ct_demo_1\",\"result\":\"ok\",\"attempts\":1}\n",
     );
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq().args(["contacts", "update-many", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("pass --resume"), "{stderr}");
@@ -322,14 +313,12 @@ fn an_existing_report_is_not_overwritten_without_resume() {
 /// show: its name would go back to the row's value.
 /// Runs `update-many --resume` to completion and returns its stderr; it must exit 0.
 fn resume(emu: &Emu, input: &Path, report_path: &Path) -> String {
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--resume", "--input"])
-        .arg(input)
-        .arg("--report")
-        .arg(report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["contacts", "update-many", "--resume", "--input"]),
+        input,
+        report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     stderr
@@ -387,14 +376,11 @@ fn resume_after_a_torn_report_applies_the_rest_and_nothing_twice() {
 
     // The interrupted run: it applied the first 600 rows, but only 250 report lines and half
     // of the next one reached the disk.
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input_head)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq().args(["contacts", "update-many", "--input"]),
+        &input_head,
+        &report_path,
+    );
     assert_eq!(output.status.code(), Some(0), "{}", texts(&output).1);
     let text = std::fs::read_to_string(&report_path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -436,30 +422,7 @@ fn interrupt_mid_run(
                 .latency(Duration::from_millis(100)),
         )
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_nateq"))
-        .env("NATEQ_BASE_URL", emu.emulator.base_url())
-        .env("NATEQ_API_KEY", emu.key())
-        .env_remove("RUST_LOG")
-        .args(["contacts", "update-many", "--concurrency", "8", "--input"])
-        .arg(input)
-        .arg("--report")
-        .arg(report_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The signal handlers are installed before the first row is read, so once a line is in
-    // the report the signal is handled (not fatal) for SIGINT.
-    wait_until(Duration::from_secs(60), || {
-        std::fs::read_to_string(report_path).is_ok_and(|t| t.lines().count() >= 20)
-    });
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
+    let output = signal_mid_run(emu, "8", input, report_path, 20, signal);
     let (_, stderr) = texts(&output);
     emu.emulator.set_faults(FaultConfig::default()).unwrap();
     let text = std::fs::read_to_string(report_path).unwrap();

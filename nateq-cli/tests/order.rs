@@ -7,12 +7,11 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nateq_emulator::{FaultConfig, FaultKind};
 use serde_json::{Map, Value, json};
-use support::{Emu, report, texts, wait_until, write};
+use support::{Emu, report, run_with_report, signal_mid_run, texts, write};
 
 /// The fields the rows set, and how each contact's value of it is read back.
 const FIELDS: [&str; 5] = ["name", "email", "phone", "externalId", "position"];
@@ -125,15 +124,13 @@ fn repeated_ids_at_high_concurrency_end_with_the_last_row_of_each_field() {
                 .latency(Duration::from_millis(20)),
         )
         .unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--concurrency", "32"])
-        .args(["--max-retries", "20", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["contacts", "update-many", "--concurrency", "32"])
+            .args(["--max-retries", "20", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let faults = emu.emulator.faults().counters;
@@ -160,15 +157,13 @@ fn failed_rows_resumed_later_do_not_overwrite_what_later_rows_set() {
     emu.emulator
         .set_faults(FaultConfig::new(0.3, [FaultKind::ServiceUnavailable]).seed(5))
         .unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--concurrency", "32"])
-        .args(["--max-retries", "0", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["contacts", "update-many", "--concurrency", "32"])
+            .args(["--max-retries", "0", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(7), "{stderr}");
     let ok = lines_with(&report_path, "ok");
@@ -214,15 +209,13 @@ fn failed_rows_resumed_later_do_not_overwrite_what_later_rows_set() {
 
     // Second run, without faults: the rest is applied as if every row went in order.
     emu.emulator.set_faults(FaultConfig::default()).unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--concurrency", "32", "--resume"])
-        .arg("--input")
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["contacts", "update-many", "--concurrency", "32", "--resume"])
+            .arg("--input"),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
@@ -253,28 +246,7 @@ fn stop_then_resume(signal: &str) {
                 .latency(Duration::from_millis(20)),
         )
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_nateq"))
-        .env("NATEQ_BASE_URL", emu.emulator.base_url())
-        .env("NATEQ_API_KEY", emu.key())
-        .env_remove("RUST_LOG")
-        .args(["contacts", "update-many", "--concurrency", "32", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(Duration::from_secs(60), || {
-        std::fs::read_to_string(&report_path).is_ok_and(|t| t.lines().count() >= 50)
-    });
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
+    let output = signal_mid_run(&emu, "32", &input, &report_path, 50, signal);
     let (_, stderr) = texts(&output);
     let expected_code = if signal == "-KILL" { None } else { Some(130) };
     assert_eq!(output.status.code(), expected_code, "{stderr}");
@@ -289,15 +261,13 @@ fn stop_then_resume(signal: &str) {
                 .latency(Duration::from_millis(5)),
         )
         .unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--concurrency", "32", "--resume"])
-        .arg("--input")
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["contacts", "update-many", "--concurrency", "32", "--resume"])
+            .arg("--input"),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let all: BTreeSet<usize> = (1..=n).collect();

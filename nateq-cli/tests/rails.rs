@@ -9,7 +9,7 @@ use std::net::TcpListener;
 
 use nateq_emulator::{ApiKey, DEMO_ORG, SCOPE_READ, SCOPE_WRITE, Seed};
 use serde_json::json;
-use support::{Emu, nateq, report, texts, write};
+use support::{Emu, nateq, report, run_with_report, texts, write};
 
 /// Five rows: three valid, and two that name their bad field (`name` too long, `doNotContact`
 /// of the wrong type).
@@ -32,13 +32,11 @@ fn a_dry_run_validates_every_row_needs_no_server_and_sends_nothing() {
     let input = write(dir.path(), "rows.jsonl", &mixed_rows());
     let report_path = dir.path().join("report.jsonl");
     // No key, no base URL: nothing could be sent.
-    let output = nateq()
-        .args(["contacts", "update-many", "--dry-run", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        nateq().args(["contacts", "update-many", "--dry-run", "--input"]),
+        &input,
+        &report_path,
+    );
     let (stdout, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert_eq!(stdout, "");
@@ -311,15 +309,14 @@ fn a_failed_row_records_the_request_id_and_a_400_its_error_details() {
         &format!("{}\n", json!({"id": "ct_1", "name": "Ada"})),
     );
     let report_path = dir.path().join("report.jsonl");
-    let output = nateq()
-        .env("NATEQ_BASE_URL", &base_url)
-        .env("NATEQ_API_KEY", "tg_test_scripted")
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        nateq()
+            .env("NATEQ_BASE_URL", &base_url)
+            .env("NATEQ_API_KEY", "tg_test_scripted")
+            .args(["contacts", "update-many", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(7), "{stderr}");
     let lines = report(&report_path);

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use nateq_emulator::{FaultConfig, FaultKind};
 use serde_json::json;
-use support::{Emu, report, texts, write};
+use support::{Emu, report, run_with_report, texts, write};
 
 #[test]
 fn five_thousand_rows_through_twenty_percent_faults_all_land_exactly_once() {
@@ -43,15 +43,13 @@ fn five_thousand_rows_through_twenty_percent_faults_all_land_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "rows.jsonl", &rows);
     let report_path = dir.path().join("report.jsonl");
-    let output = emu
-        .nateq()
-        .args(["--timeout", "500ms", "--max-retries", "8"])
-        .args(["contacts", "update-many", "--concurrency", "32", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["--timeout", "500ms", "--max-retries", "8"])
+            .args(["contacts", "update-many", "--concurrency", "32", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nateq_emulator::{Emulator, Seed, StoredContact};
@@ -128,4 +128,57 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Runs `cmd` (its arguments ending in `--input`) on `input`, writing the report to
+/// `report_path`, and returns the output.
+pub fn run_with_report(cmd: &mut assert_cmd::Command, input: &Path, report_path: &Path) -> Output {
+    cmd.arg(input)
+        .arg("--report")
+        .arg(report_path)
+        .output()
+        .unwrap()
+}
+
+/// Starts `update-many --concurrency {concurrency}` on `input` against `emu`, waits until
+/// `report_path` has `lines` lines, sends `signal` with `kill`, and returns the output once
+/// the run has ended.
+pub fn signal_mid_run(
+    emu: &Emu,
+    concurrency: &str,
+    input: &Path,
+    report_path: &Path,
+    lines: usize,
+    signal: &str,
+) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_nateq"))
+        .env("NATEQ_BASE_URL", emu.emulator.base_url())
+        .env("NATEQ_API_KEY", emu.key())
+        .env_remove("RUST_LOG")
+        .args([
+            "contacts",
+            "update-many",
+            "--concurrency",
+            concurrency,
+            "--input",
+        ])
+        .arg(input)
+        .arg("--report")
+        .arg(report_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The signal handlers are installed before the first row is read, so once a line is in
+    // the report the signal is handled (not fatal) for SIGINT.
+    wait_until(Duration::from_secs(60), || {
+        std::fs::read_to_string(report_path).is_ok_and(|t| t.lines().count() >= lines)
+    });
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait_with_output().unwrap()
 }
