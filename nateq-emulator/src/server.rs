@@ -477,13 +477,25 @@ async fn admin_contact(
 
 /// `POST /_emulator/reset`: back to the seed.
 async fn admin_reset(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    match admin_key(&app, &headers) {
+    admin_action(
+        &app,
+        &headers,
+        || app.store.reset(),
+        br#"{"success":true,"message":"state reset to the seed"}"#,
+    )
+}
+
+/// An admin route that needs only the admin key: runs `action`, then answers 200 with `body`.
+fn admin_action(
+    app: &AppState,
+    headers: &HeaderMap,
+    action: impl FnOnce(),
+    body: &'static [u8],
+) -> Response {
+    match admin_key(app, headers) {
         Ok(_) => {
-            app.store.reset();
-            json_response(
-                StatusCode::OK,
-                Bytes::from_static(br#"{"success":true,"message":"state reset to the seed"}"#),
-            )
+            action();
+            json_response(StatusCode::OK, Bytes::from_static(body))
         }
         Err(failure) => failure.into_response(),
     }
@@ -634,16 +646,12 @@ async fn admin_requests(
 
 /// `DELETE /_emulator/requests`: empties the journal.
 async fn admin_clear_requests(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    match admin_key(&app, &headers) {
-        Ok(_) => {
-            app.journal.clear();
-            json_response(
-                StatusCode::OK,
-                Bytes::from_static(br#"{"success":true,"message":"journal cleared"}"#),
-            )
-        }
-        Err(failure) => failure.into_response(),
-    }
+    admin_action(
+        &app,
+        &headers,
+        || app.journal.clear(),
+        br#"{"success":true,"message":"journal cleared"}"#,
+    )
 }
 
 /// `GET /_emulator/health`: 200 `{"status":"ok"}`, without a key.

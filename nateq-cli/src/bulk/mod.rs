@@ -33,8 +33,9 @@ use report::{DoneSet, Outcome, ReportLine, ReportWriter};
 /// Failed rows printed on stderr before the rest are only counted.
 const MAX_PRINTED_FAILURES: u64 = 20;
 
-/// What a run did, for the summary line.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What a run did, for the summary line (and, as camelCase JSON, `--output json`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Rows applied.
     pub done: u64,
@@ -72,18 +73,9 @@ impl Summary {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JsonSummary {
-    /// Rows applied.
-    pub done: u64,
-    /// Rows that failed.
-    pub failed: u64,
-    /// Rows skipped by `--resume`.
-    pub skipped: u64,
-    /// Rows that needed more than one attempt.
-    pub retried: u64,
-    /// Answers that said "slow down".
-    pub throttled: u64,
-    /// Rows superseded on `--resume`.
-    pub superseded: u64,
+    /// The counts, first.
+    #[serde(flatten)]
+    pub counts: Summary,
     /// Wall time of the run.
     pub elapsed_secs: f64,
     /// Rows finished per second.
@@ -128,12 +120,7 @@ impl Summary {
     pub fn json(&self, elapsed: Duration) -> JsonSummary {
         let secs = elapsed.as_secs_f64();
         JsonSummary {
-            done: self.done,
-            failed: self.failed,
-            skipped: self.skipped,
-            retried: self.retried,
-            throttled: self.throttled,
-            superseded: self.superseded,
+            counts: *self,
             elapsed_secs: secs,
             rows_per_sec: self.rate(secs),
         }
