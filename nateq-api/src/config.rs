@@ -92,6 +92,9 @@ pub struct Shared {
     pub(crate) retry: RetryPolicy,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) total_timeout: Option<Duration>,
+    /// The `reqwest::Client` was built here, with `attempt_timeout` as its own timeout: an
+    /// attempt whose timeout is exactly that needs no per-request timeout.
+    pub(crate) http_applies_attempt_timeout: bool,
     pub(crate) max_response_bytes: usize,
     pub(crate) throttle: crate::throttle::Throttle,
 }
@@ -300,11 +303,16 @@ impl ClientBuilder {
             })?;
         auth.set_sensitive(true);
 
+        let http_applies_attempt_timeout = self.http.is_none();
         let http = match self.http {
             Some(client) => client,
             None => {
                 let tls = tls_config()?;
-                reqwest::Client::builder()
+                let mut builder = reqwest::Client::builder();
+                if let Some(timeout) = self.attempt_timeout {
+                    builder = builder.timeout(timeout);
+                }
+                builder
                     .tls_backend_preconfigured(tls)
                     .connect_timeout(self.connect_timeout)
                     .user_agent(self.user_agent)
@@ -321,6 +329,7 @@ impl ClientBuilder {
             retry: self.retry,
             attempt_timeout: self.attempt_timeout,
             total_timeout: self.total_timeout,
+            http_applies_attempt_timeout,
             max_response_bytes: self.max_response_bytes,
             throttle: crate::throttle::Throttle::new(self.rate_limit),
         };

@@ -68,13 +68,9 @@ impl Contacts<'_> {
                 };
             }
         };
-        let send = self
-            .client
-            .raw
-            .update_contact()
-            .id(id.to_string())
-            .body(body)
-            .send();
+        // Boxed once here, the generated operation's large future is not copied again by
+        // each layer that awaits it.
+        let send = Box::pin(self.client.raw.update_contact().id(id).body(body).send());
         CALL.scope(RefCell::new(CallFacts::default()), async move {
             let result = send.await;
             let facts = CALL.with(|f| std::mem::take(&mut *f.borrow_mut()));

@@ -18,14 +18,18 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, Error, OperationInfo};
-use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
 use crate::config::Shared;
 use crate::retry::{is_retryable_status, retry_after};
 
 type SharedArc = std::sync::Arc<Shared>;
+
+/// A wait for the throttle at least this long moves the start of the overall deadline into the
+/// request (shorter ones are within the deadline's precision).
+const WAITED: Duration = Duration::from_millis(1);
 
 tokio::task_local! {
     /// The facts of the call in progress, when its caller wants them.
@@ -82,7 +86,8 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
     /// Adds the key (only for the base URL's origin) and refuses a request whose path is not
     /// `{base}/contacts/<one segment>`: the URL parser turns ids such as `.`, `..` or `a\b`
     /// into other endpoints, and such a request must never be sent. Then waits for the
-    /// client's throttle; the remaining overall deadline travels as the request's timeout.
+    /// client's throttle; after a wait, what is left of the overall deadline travels as the
+    /// request's timeout.
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
@@ -110,7 +115,8 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
                 .headers_mut()
                 .insert(reqwest::header::AUTHORIZATION, shared.auth.clone());
         }
-        let deadline = shared.total_timeout.map(|t| Instant::now() + t);
+        let started = Instant::now();
+        let deadline = shared.total_timeout.map(|t| started + t);
         if shared.throttle.acquire(deadline).await.is_err() {
             record(|f| f.deadline_before_send = true);
             return Err(Error::Custom(format!(
@@ -118,7 +124,14 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
                 shared.total_timeout.unwrap_or_default()
             )));
         }
-        *request.timeout_mut() = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        // `exec` starts the overall deadline when it finds no timeout on the request; after a
+        // wait for the throttle, what is left of it travels as the request's timeout. (Not
+        // setting it otherwise spares every request an extensions map and its copies.)
+        if let Some(deadline) = deadline
+            && started.elapsed() >= WAITED
+        {
+            *request.timeout_mut() = Some(deadline.saturating_duration_since(Instant::now()));
+        }
         Ok(())
     }
 
@@ -130,10 +143,15 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &*self.inner;
         let started = Instant::now();
-        let deadline = request.timeout().map(|t| started + *t);
+        let deadline = request
+            .timeout()
+            .or(shared.total_timeout.as_ref())
+            .map(|t| started + *t);
         if request.body().is_some_and(|b| b.as_bytes().is_none()) {
             // A streaming body cannot be replayed: send it once, without retries.
             record(|f| f.attempts = 1);
+            let mut request = request;
+            set_attempt_timeout(&mut request, shared, deadline);
             let result = self.client.execute(request).await;
             shared.throttle.attempt_ended();
             return result;
@@ -147,11 +165,7 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
                 Some(attempt) => attempt,
                 None => break self.client.execute(request).await,
             };
-            *attempt.timeout_mut() = match (shared.attempt_timeout, deadline) {
-                (a, None) => a,
-                (None, Some(d)) => Some(d.saturating_duration_since(Instant::now())),
-                (Some(a), Some(d)) => Some(a.min(d.saturating_duration_since(Instant::now()))),
-            };
+            set_attempt_timeout(&mut attempt, shared, deadline);
             let span = attempt_span(info.operation_id, attempts);
             let sent = self.attempt(attempt, shared).instrument(span).await;
             let wait = match &sent {
@@ -227,6 +241,23 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
     }
 }
 
+/// Gives an attempt the per-attempt timeout, cut to what is left of the overall deadline. The
+/// client built by [`ClientBuilder`](crate::ClientBuilder) applies the per-attempt timeout
+/// itself, so the request carries a timeout of its own only when it must differ.
+fn set_attempt_timeout(attempt: &mut reqwest::Request, shared: &Shared, deadline: Option<Instant>) {
+    let timeout = match (shared.attempt_timeout, deadline) {
+        (a, None) => a,
+        (None, Some(d)) => Some(d.saturating_duration_since(Instant::now())),
+        (Some(a), Some(d)) => Some(a.min(d.saturating_duration_since(Instant::now()))),
+    };
+    let by_client = shared.http_applies_attempt_timeout
+        && attempt.timeout().is_none()
+        && timeout == shared.attempt_timeout;
+    if !by_client {
+        *attempt.timeout_mut() = timeout;
+    }
+}
+
 /// Whether `url` is of `origin`, without building its origin (which allocates).
 fn same_origin(url: &url::Url, origin: &url::Origin) -> bool {
     let url::Origin::Tuple(scheme, host, port) = origin else {
@@ -274,6 +305,7 @@ impl crate::generated::Client {
         };
         let status = response.status();
         let version = response.version();
+        let url = response.url().clone();
         let headers = std::mem::take(response.headers_mut());
         let span = tracing::Span::current();
         span.record("status", status.as_u16());
@@ -310,6 +342,11 @@ impl crate::generated::Client {
         *rebuilt.status_mut() = status;
         *rebuilt.version_mut() = version;
         *rebuilt.headers_mut() = headers;
+        // The response keeps its URL (reqwest would otherwise parse a placeholder URL).
+        let mut with_url = http::response::Builder::new().url(url);
+        if let Some(extensions) = with_url.extensions_mut() {
+            *rebuilt.extensions_mut() = std::mem::take(extensions);
+        }
         let response = reqwest::Response::from(rebuilt);
         if too_large {
             Sent::TooLarge(response)

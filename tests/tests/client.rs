@@ -380,6 +380,55 @@ async fn the_overall_deadline_stops_retries() {
 }
 
 #[tokio::test]
+async fn a_wait_for_a_paused_client_counts_toward_the_overall_deadline() {
+    // The first request is told to wait a second; every later one stalls.
+    let server = ScriptServer::start(vec![
+        response(
+            429,
+            "application/json",
+            r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
+            &[("retry-after", "1")],
+        ),
+        Reply::Stall(Duration::from_secs(30)),
+    ])
+    .await;
+    let client = support::builder(&server.base_url())
+        .timeout(Duration::from_secs(20))
+        .total_timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let contacts = client.contacts();
+    let first = contacts.update_detailed("ct_1", ContactUpdate::new().name("a"));
+    let second = async {
+        // Start once the 429 has paused the client, so this call waits about a second first.
+        while server.requests().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let outcome = contacts
+            .update_detailed("ct_2", ContactUpdate::new().name("b"))
+            .await;
+        (started.elapsed(), outcome)
+    };
+    let (first, (elapsed, second)) = tokio::join!(first, second);
+    assert_eq!(first.throttled, 1);
+    assert!(
+        matches!(first.result, Err(Error::Timeout { .. })),
+        "{:?}",
+        first.result
+    );
+    let err = second.result.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert_eq!(second.attempts, 1);
+    // Its 1.5 s started before the wait: ended at 1.5 s, not at the wait plus 1.5 s.
+    assert!(
+        elapsed >= Duration::from_millis(1400) && elapsed < Duration::from_millis(2100),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_html_502_keeps_its_status_and_shows_the_body() {
     let server = ScriptServer::start(vec![response(
         502,

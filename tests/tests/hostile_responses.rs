@@ -103,6 +103,12 @@ async fn classify_raw(
             Expect::Api(value.status().as_u16(), code(value.into_inner().error))
         }
         Err(Raw::UnexpectedResponse(response)) => {
+            // The response handed on keeps the URL it came from.
+            assert!(
+                response.url().path().contains("/contacts/"),
+                "{}",
+                response.url()
+            );
             let status = response.status();
             if status.is_redirection() {
                 return Expect::Redirect(status.as_u16());
