@@ -414,71 +414,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///One URL path segment: `.`, `..`, control characters and `\` (which URL parsing turns into `/`) cannot be sent, so the pattern refuses them before any request is built.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct UpdateContactId(::std::string::String);
-    impl ::std::ops::Deref for UpdateContactId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<UpdateContactId> for ::std::string::String {
-        fn from(value: UpdateContactId) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for UpdateContactId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            {
-                ::regress::Regex::new("^(?!\\.{1,2}$)[^\\\\\\x00-\\x1f\\x7f-\\x9f]+$")
-                    .unwrap()
-            });
-            if PATTERN.find(value).is_none() {
-                return Err(
-                    "doesn't match pattern \"^(?!\\.{1,2}$)[^\\\\\\x00-\\x1f\\x7f-\\x9f]+$\""
-                        .into(),
-                );
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for UpdateContactId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for UpdateContactId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for UpdateContactId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
     ///Fields to update. None is required; only the properties present change. Properties not listed here are rejected with a 400 rather than silently ignored, so a misspelt field name never looks like a successful update. The page gives no length limit for `avatar`, `channelData` and `companyId`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
@@ -2999,7 +2934,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct UpdateContact<'a> {
         client: &'a super::Client,
-        id: Result<types::UpdateContactId, String>,
+        id: Result<crate::ContactId, String>,
         body: Result<types::builder::UpdateContactRequest, String>,
     }
     impl<'a> UpdateContact<'a> {
@@ -3012,12 +2947,12 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::UpdateContactId>,
+            V: std::convert::TryInto<crate::ContactId>,
         {
             self.id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `UpdateContactId` for id failed".to_string()
+                    "conversion to `crate :: ContactId` for id failed".to_string()
                 });
             self
         }

@@ -8,7 +8,7 @@ use crate::decode::decode;
 use crate::error::Error;
 use crate::hooks::{CALL, CallFacts};
 use crate::types::Contact;
-use crate::update::{ContactUpdate, check_id};
+use crate::update::{ContactId, ContactUpdate};
 
 /// Contact operations of a [`Client`](crate::Client); see [`Client::contacts`](crate::Client::contacts).
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +58,9 @@ impl Contacts<'_> {
     /// responses were throttled.
     pub async fn update_detailed(&self, id: &str, update: ContactUpdate) -> UpdateOutcome {
         let started = std::time::Instant::now();
-        let body = match check_id(id).and_then(|()| update.into_request()) {
-            Ok(body) => body,
+        let checked = ContactId::new(id).and_then(|id| Ok((id, update.into_request()?)));
+        let (id, body) = match checked {
+            Ok(checked) => checked,
             Err(e) => {
                 return UpdateOutcome {
                     result: Err(Error::Validation(e)),

@@ -9,6 +9,9 @@ pub use crate::generated_fields::ContactUpdate;
 
 /// A contact id, checked so that the request always reaches `/contacts/<exactly this id>`.
 ///
+/// This is the spec's `ContactId` schema: the generated builder's `id(..)` takes anything that
+/// converts into it (`&str`, `String`), and the rule below is the schema's `pattern`.
+///
 /// `""`, `.`, `..`, ids with control characters and ids with `\` are refused (URL
 /// normalisation would turn them into other endpoints); the characters that are not allowed in
 /// a path segment as they are (`/`, `?`, `#`, `%`, space, non-ASCII, ...) are percent-encoded.
@@ -64,6 +67,45 @@ impl ContactId {
     /// The id percent-encoded as one URL path segment, exactly as the request sends it.
     pub fn path_segment(&self) -> String {
         progenitor_client::encode_path(&self.0)
+    }
+}
+
+impl TryFrom<&str> for ContactId {
+    type Error = ValidationError;
+
+    fn try_from(id: &str) -> Result<ContactId, ValidationError> {
+        ContactId::new(id)
+    }
+}
+
+impl TryFrom<&String> for ContactId {
+    type Error = ValidationError;
+
+    fn try_from(id: &String) -> Result<ContactId, ValidationError> {
+        ContactId::new(id)
+    }
+}
+
+impl TryFrom<String> for ContactId {
+    type Error = ValidationError;
+
+    /// Checks the id and keeps the string as it is (no copy).
+    fn try_from(id: String) -> Result<ContactId, ValidationError> {
+        check_id(&id).map(|()| ContactId(id))
+    }
+}
+
+impl std::str::FromStr for ContactId {
+    type Err = ValidationError;
+
+    fn from_str(id: &str) -> Result<ContactId, ValidationError> {
+        ContactId::new(id)
+    }
+}
+
+impl From<ContactId> for String {
+    fn from(id: ContactId) -> String {
+        id.0
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 
 pub mod fields;
 pub mod summary;
@@ -70,6 +70,10 @@ pub enum Error {
 /// The progenitor settings for the Nateq client: the builder interface, merged tags, and
 /// `PartialEq` on every type so that callers and tests can compare values.
 ///
+/// The spec's `ContactId` (a string with a `pattern`) is `nateq-api`'s own `ContactId`, which
+/// checks the same rule without a regular-expression engine; a test in `nateq-api` holds the
+/// two to the same answers.
+///
 /// Hooks are `Expected`: `nateq-api` must implement `ClientHooks` for its `Client` (retries,
 /// tracing and auth live there), and forgetting to do so is a compile error.
 pub fn settings() -> GenerationSettings {
@@ -79,7 +83,12 @@ pub fn settings() -> GenerationSettings {
         .with_tag(TagStyle::Merged)
         .with_hooks(progenitor::HooksMode::Expected)
         .with_derive("PartialEq")
-        .with_inner_type(inner_type());
+        .with_inner_type(inner_type())
+        .with_replacement(
+            "ContactId",
+            "crate::ContactId",
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        );
     settings
 }
 

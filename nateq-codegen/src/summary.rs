@@ -102,7 +102,12 @@ impl Summary {
                     if let ReferenceOr::Item(param) = param {
                         let data = param.parameter_data_ref();
                         let mut f = match &data.format {
-                            openapiv3::ParameterSchemaOrContent::Schema(s) => facts_of(s),
+                            // A parameter is compared by what it sends: a named schema it
+                            // refers to is resolved, so moving a schema into components is
+                            // not a change.
+                            openapiv3::ParameterSchemaOrContent::Schema(s) => {
+                                facts_of(resolve(spec, s))
+                            }
                             openapiv3::ParameterSchemaOrContent::Content(_) => Facts {
                                 ty: "content".into(),
                                 ..Facts::default()
@@ -380,6 +385,18 @@ fn response_schema_name(spec: &OpenAPI, response: &ReferenceOr<openapiv3::Respon
         )
 }
 
+/// The component schema that `schema` refers to, or `schema` itself.
+fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> &'a ReferenceOr<Schema> {
+    let ReferenceOr::Reference { reference } = schema else {
+        return schema;
+    };
+    let name = ref_name(reference);
+    spec.components
+        .as_ref()
+        .and_then(|c| c.schemas.get(&name))
+        .unwrap_or(schema)
+}
+
 fn facts_of(schema: &ReferenceOr<Schema>) -> Facts {
     match schema {
         ReferenceOr::Reference { reference } => Facts {
@@ -491,6 +508,32 @@ components:
                 "[BREAKING] schema Req.kind: enum value `b` removed",
                 "[ok] schema Req.kind: enum value `c` added",
                 "[BREAKING] schema Req.name: maxLength 255 -> 100 (tightened)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_parameter_schema_moved_into_components_is_compared_by_what_it_sends() {
+        let inline = spec(255, "a");
+        let text = serde_yaml::to_string(&inline).unwrap_or_else(|e| panic!("{e}"));
+        let moved = text
+            .replace(
+                "schema:\n          type: string\n",
+                "schema:\n          $ref: '#/components/schemas/Id'\n",
+            )
+            .replace(
+                "  schemas:\n",
+                "  schemas:\n    Id:\n      type: string\n      minLength: 1\n",
+            );
+        let moved: OpenAPI = serde_yaml::from_str(&moved).unwrap_or_else(|e| panic!("{e}"));
+        let changes = Summary::diff(&Summary::of(&inline), &Summary::of(&moved));
+        let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        // The parameter gained `minLength`, the schema is new; its type did not change.
+        assert_eq!(
+            text,
+            vec![
+                "[BREAKING] operation PUT /c/{id} parameter path id: minLength none -> 1 (tightened)",
+                "[ok] schema Id: added (string)",
             ]
         );
     }
