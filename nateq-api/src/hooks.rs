@@ -76,11 +76,18 @@ fn record(update: impl FnOnce(&mut CallFacts)) {
 }
 
 /// The body of a response that exceeded the cap: reading it fails with this error.
-#[derive(Debug, thiserror::Error)]
-#[error("response body exceeds the {limit}-byte limit")]
+#[derive(Debug)]
 pub(crate) struct BodyTooLarge {
     limit: usize,
 }
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "response body exceeds the {}-byte limit", self.limit)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
 
 impl ClientHooks<SharedArc> for crate::generated::Client {
     /// Adds the key (only for the base URL's origin) and refuses a request whose path is not
@@ -329,7 +336,7 @@ impl crate::generated::Client {
             Ok(body) => reqwest::Body::from(body),
             Err(ReadError::TooLarge) => {
                 let limit = shared.max_response_bytes;
-                reqwest::Body::wrap_stream(futures::stream::once(async move {
+                reqwest::Body::wrap_stream(futures_util::stream::once(async move {
                     Err::<Bytes, _>(BodyTooLarge { limit })
                 }))
             }

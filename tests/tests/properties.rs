@@ -168,11 +168,15 @@ fn spec_accepts_id(id: &str) -> bool {
 #[test]
 fn the_sdk_id_check_is_the_spec_pattern_at_its_edges() {
     let edges = [
-        "", ".", "..", "...", ". ", ".a", "a.", "ct_1", "a/b", "a b", "%2e", "a\\b", "\\",
-        "\u{0}", "a\u{1f}", "\u{20}", "\u{7e}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}", "\u{a0}",
-        "é", "𝄞", "\u{2028}", "\u{feff}",
+        "", ".", "..", "...", ". ", ".a", "a.", "ct_1", "a/b", "a b", "%2e", "a\\b", "\\", "\u{0}",
+        "a\u{1f}", "\u{20}", "\u{7e}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}", "\u{a0}", "é", "𝄞",
+        "\u{2028}", "\u{feff}",
     ];
-    let accepted: Vec<&str> = edges.iter().copied().filter(|id| spec_accepts_id(id)).collect();
+    let accepted: Vec<&str> = edges
+        .iter()
+        .copied()
+        .filter(|id| spec_accepts_id(id))
+        .collect();
     assert_eq!(
         accepted,
         [
