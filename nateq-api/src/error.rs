@@ -21,21 +21,27 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 /// Everything that can go wrong when calling the Nateq API.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The input was refused before any network I/O; nothing was sent.
-    Validation(ValidationError),
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
 
     /// The client configuration is unusable (missing key, bad base URL, insecure `http://`,
     /// system TLS roots that cannot be loaded).
+    #[error("invalid configuration: {0}")]
     Config(String),
 
     /// The API answered with its error envelope (`success: false`).
+    #[error(transparent)]
     Api(Box<ApiError>),
 
     /// The response body is not what the API documents (a proxy's HTML page, truncated JSON,
     /// a 200 envelope without `data`).
+    #[error(
+        "{status} response could not be decoded ({content_type}): {reason}; body starts with {snippet:?}"
+    )]
     Decode {
         /// The HTTP status of the response.
         status: StatusCode,
@@ -50,6 +56,7 @@ pub enum Error {
     },
 
     /// The response body was larger than the configured cap and was not read further.
+    #[error("{status} response body exceeds the {limit}-byte limit")]
     ResponseTooLarge {
         /// The HTTP status of the response.
         status: StatusCode,
@@ -59,6 +66,7 @@ pub enum Error {
 
     /// The server answered with a redirect. Redirects are never followed, so the API key is
     /// never sent to another host.
+    #[error("{status} redirect to {location:?} was not followed")]
     Redirect {
         /// The HTTP status of the response.
         status: StatusCode,
@@ -68,6 +76,7 @@ pub enum Error {
 
     /// No complete answer arrived within the per-attempt timeout on every attempt, or the
     /// overall deadline passed.
+    #[error("request timed out after {attempts} attempt(s) in {elapsed:?}")]
     Timeout {
         /// How many attempts were made.
         attempts: u32,
@@ -76,6 +85,7 @@ pub enum Error {
     },
 
     /// The connection failed or broke before a complete response arrived.
+    #[error("connection failed after {attempts} attempt(s): {message}")]
     Connection {
         /// How many attempts were made.
         attempts: u32,
@@ -86,55 +96,6 @@ pub enum Error {
         /// would show them twice.
         transport: Option<reqwest::Error>,
     },
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Validation(e) => e.fmt(f),
-            Error::Config(reason) => write!(f, "invalid configuration: {reason}"),
-            Error::Api(e) => e.fmt(f),
-            Error::Decode {
-                status,
-                content_type,
-                reason,
-                snippet,
-                ..
-            } => write!(
-                f,
-                "{status} response could not be decoded ({content_type}): {reason}; \
-                 body starts with {snippet:?}"
-            ),
-            Error::ResponseTooLarge { status, limit } => {
-                write!(f, "{status} response body exceeds the {limit}-byte limit")
-            }
-            Error::Redirect { status, location } => {
-                write!(f, "{status} redirect to {location:?} was not followed")
-            }
-            Error::Timeout { attempts, elapsed } => {
-                write!(
-                    f,
-                    "request timed out after {attempts} attempt(s) in {elapsed:?}"
-                )
-            }
-            Error::Connection {
-                attempts, message, ..
-            } => write!(
-                f,
-                "connection failed after {attempts} attempt(s): {message}"
-            ),
-        }
-    }
-}
-
-/// No variant reports a source: each `Display` is one complete line (a transport error's
-/// causes are already in [`Error::Connection`]'s `message`).
-impl std::error::Error for Error {}
-
-impl From<ValidationError> for Error {
-    fn from(e: ValidationError) -> Error {
-        Error::Validation(e)
-    }
 }
 
 impl Error {

@@ -76,18 +76,11 @@ fn record(update: impl FnOnce(&mut CallFacts)) {
 }
 
 /// The body of a response that exceeded the cap: reading it fails with this error.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("response body exceeds the {limit}-byte limit")]
 pub(crate) struct BodyTooLarge {
     limit: usize,
 }
-
-impl std::fmt::Display for BodyTooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "response body exceeds the {}-byte limit", self.limit)
-    }
-}
-
-impl std::error::Error for BodyTooLarge {}
 
 impl ClientHooks<SharedArc> for crate::generated::Client {
     /// Adds the key (only for the base URL's origin) and refuses a request whose path is not

@@ -400,11 +400,8 @@ async fn a_wait_for_a_paused_client_counts_toward_the_overall_deadline() {
     let contacts = client.contacts();
     let first = contacts.update_detailed("ct_1", ContactUpdate::new().name("a"));
     let second = async {
-        // Start once the 429 has paused the client, so this call waits about a second first.
-        while server.requests().is_empty() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Polled after the first call has taken the slow start's probe, this call waits for
+        // the first answer, then for the pause that answer asks for: about a second.
         let started = Instant::now();
         let outcome = contacts
             .update_detailed("ct_2", ContactUpdate::new().name("b"))
