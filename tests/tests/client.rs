@@ -343,21 +343,30 @@ async fn a_400_is_tried_once_and_carries_the_envelope() {
 
 #[tokio::test]
 async fn a_stalled_server_hits_the_timeout_on_every_attempt() {
-    let server = ScriptServer::start(vec![Reply::Stall(Duration::from_secs(10))]).await;
-    let client = support::builder(&server.base_url())
-        .timeout(Duration::from_millis(200))
-        .retry_policy(
-            nateq_api::RetryPolicy::default()
-                .max_retries(1)
-                .base_delay(Duration::from_millis(1)),
-        )
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let err = update_x(&client).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { attempts: 2, .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(server.requests().len(), 2);
+    // The SDK's own reqwest client applies the attempt timeout itself; a caller's client
+    // (reqwest's defaults: no timeout at all) gets it on every request.
+    for own_http in [false, true] {
+        let server = ScriptServer::start(vec![Reply::Stall(Duration::from_secs(10))]).await;
+        let mut builder = support::builder(&server.base_url())
+            .timeout(Duration::from_millis(200))
+            .retry_policy(
+                nateq_api::RetryPolicy::default()
+                    .max_retries(1)
+                    .base_delay(Duration::from_millis(1)),
+            );
+        if own_http {
+            builder = builder.http_client(support::raw_http());
+        }
+        let client = builder.build().unwrap();
+        let started = Instant::now();
+        let err = update_x(&client).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { attempts: 2, .. }),
+            "own client {own_http}: {err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(server.requests().len(), 2);
+    }
 }
 
 #[tokio::test]
