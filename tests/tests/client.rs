@@ -19,6 +19,16 @@ async fn update_x(client: &nateq_api::Client) -> Result<nateq_api::types::Contac
         .await
 }
 
+/// A 429 with the API's `RATE_LIMITED` envelope and these headers.
+fn rate_limited(headers: &[(&str, &str)]) -> Reply {
+    response(
+        429,
+        "application/json",
+        r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
+        headers,
+    )
+}
+
 #[tokio::test]
 async fn generated_builder_sends_put_with_bearer_json_and_only_the_set_fields() {
     let server = ScriptServer::start(vec![ok_contact("ct_1", "Ada")]).await;
@@ -237,12 +247,7 @@ async fn retries_give_up_after_the_policy_and_keep_the_last_status() {
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = ScriptServer::start(vec![
-        response(
-            429,
-            "application/json",
-            r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
-            &[("retry-after", "1")],
-        ),
+        rate_limited(&[("retry-after", "1")]),
         ok_contact("ct_1", "Ada"),
     ])
     .await;
@@ -263,12 +268,10 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn a_429_that_stays_is_retried_until_the_deadline_without_using_retries() {
-    let server = ScriptServer::start(vec![response(
-        429,
-        "application/json",
-        r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
-        &[("retry-after", "0"), ("x-request-id", "req_42")],
-    )])
+    let server = ScriptServer::start(vec![rate_limited(&[
+        ("retry-after", "0"),
+        ("x-request-id", "req_42"),
+    ])])
     .await;
     let client = support::builder(&server.base_url())
         .total_timeout(Duration::from_millis(600))
@@ -297,13 +300,7 @@ async fn a_429_that_stays_is_retried_until_the_deadline_without_using_retries() 
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_cap_ends_the_call_instead_of_retrying_early() {
-    let server = ScriptServer::start(vec![response(
-        429,
-        "application/json",
-        r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
-        &[("retry-after", "600")],
-    )])
-    .await;
+    let server = ScriptServer::start(vec![rate_limited(&[("retry-after", "600")])]).await;
     let client = support::builder(&server.base_url())
         .retry_policy(nateq_api::RetryPolicy::default().max_retry_after(Duration::from_secs(30)))
         .build()
@@ -392,12 +389,7 @@ async fn the_overall_deadline_stops_retries() {
 async fn a_wait_for_a_paused_client_counts_toward_the_overall_deadline() {
     // The first request is told to wait a second; every later one stalls.
     let server = ScriptServer::start(vec![
-        response(
-            429,
-            "application/json",
-            r#"{"success":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
-            &[("retry-after", "1")],
-        ),
+        rate_limited(&[("retry-after", "1")]),
         Reply::Stall(Duration::from_secs(30)),
     ])
     .await;
