@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The generated files, as named in `generated/` and in `OUT_DIR`.
-const FILES: [&str; 2] = ["client.rs", "fields.rs"];
+const FILES: [&str; 3] = ["client.rs", "fields.rs", "operations.rs"];
 
 fn main() -> ExitCode {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());

@@ -22,6 +22,7 @@ pub fn run(runs_wanted: usize, measurement_secs: u32, quick: bool) -> anyhow::Re
     let body_len = crate::fixture::large_envelope().len();
     let criterion_dir = target_dir()?.join("criterion").join("decode");
     let mut runs = Runs::default();
+    let mut apply_bytes = 0;
     for run in 0..runs_wanted {
         let status = Command::new(cargo())
             .args([
@@ -56,6 +57,7 @@ pub fn run(runs_wanted: usize, measurement_secs: u32, quick: bool) -> anyhow::Re
                 .with_context(|| format!("no median in {}", path.display()))?;
             runs.push(label, "us/decode", ns / 1000.0);
         }
+        apply_bytes = crate::apply::measure(&mut runs, if quick { 5 } else { 20 })?;
         eprintln!("decode: run {} of {runs_wanted} done", run + 1);
     }
     let (typed, value, hand) = (BENCHES[0].1, BENCHES[1].1, BENCHES[2].1);
@@ -72,6 +74,12 @@ pub fn run(runs_wanted: usize, measurement_secs: u32, quick: bool) -> anyhow::Re
             hand,
             Goal::Info,
         ),
+        runs.ratio(
+            "apply / update on a 6 MB response (time per call)",
+            crate::apply::APPLY,
+            crate::apply::UPDATE,
+            Goal::AtMost(1.0),
+        ),
     ]
     .into_iter()
     .flatten()
@@ -83,7 +91,12 @@ pub fn run(runs_wanted: usize, measurement_secs: u32, quick: bool) -> anyhow::Re
             "Criterion (`cargo bench -p nateq-bench --bench decode`): `serde_json::from_slice` of \
              the {body_len}-byte 200 envelope with 50 activities and 20 tags. Each of {runs_wanted} \
              runs is a full criterion run ({measurement_secs} s of samples per function); a \
-             figure is the median, min and max of the per-run criterion medians."
+             figure is the median, min and max of the per-run criterion medians. In each run, \
+             the SDK's `update` and `apply` also take turns against an in-process server that \
+             answers with a {apply_bytes}-byte envelope ({} activities): `apply` reads only the \
+             envelope's `success` (and `error` when it is false), `update` decodes the contact; \
+             a figure is the median call time of a run.",
+            crate::apply::ACTIVITIES
         ),
         when,
         load: (load_before, load_average()),

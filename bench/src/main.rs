@@ -1,5 +1,6 @@
 //! `nateq-bench`: runs the benchmark scenarios, prints one table and writes `BENCHMARKS.md`.
 
+mod apply;
 mod build_time;
 mod bulk;
 mod client;

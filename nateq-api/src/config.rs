@@ -215,6 +215,12 @@ impl ClientBuilder {
     /// used. Every attempt still gets this builder's per-attempt timeout, cut to what is left
     /// of the overall deadline, as the request's own timeout (`Request::timeout_mut`), which
     /// takes the place of the client's own `timeout`.
+    ///
+    /// A `reqwest::Client` follows redirects unless built with
+    /// `.redirect(reqwest::redirect::Policy::none())`, which you should do. If it follows
+    /// one, the SDK refuses the answer it ended on ([`Error::Redirect`]), and reqwest drops
+    /// the key on a hop to another origin, so the key never leaves the base URL's origin; the
+    /// request itself (without the key) has reached the other host.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self

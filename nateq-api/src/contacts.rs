@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use crate::decode::decode;
+use crate::decode::{Reading, decode};
 use crate::error::Error;
 use crate::hooks::{CALL, CallFacts};
 use crate::types::Contact;
@@ -19,7 +19,9 @@ pub struct Contacts<'a> {
 /// The result of one update call, with how many attempts it took.
 #[derive(Debug)]
 pub struct UpdateOutcome<T = Contact> {
-    /// The updated contact (or `()` for [`Contacts::apply`]), or why the update failed.
+    /// The updated contact (or `()` for [`Contacts::apply`]), or why the call failed. An
+    /// error for which [`Error::is_applied`] is true (the server answered 2xx) means the
+    /// update *was* applied.
     pub result: Result<T, Error>,
     /// Attempts made (1 when nothing was retried, 0 when nothing was sent).
     pub attempts: u32,
@@ -57,6 +59,35 @@ impl Contacts<'_> {
     /// Like [`update`](Self::update), but also says how many attempts were made and how many
     /// responses were throttled.
     pub async fn update_detailed(&self, id: &str, update: ContactUpdate) -> UpdateOutcome {
+        self.send(id, update).await
+    }
+
+    /// Applies an update and confirms it, for bulk jobs that do not read the contact back. It
+    /// reads only what says whether the update was applied (the status, the envelope's
+    /// `success`, and `error` and `message` when it is false, and the request id): the contact
+    /// in the response is skipped without being decoded, so one that drifted from the spec,
+    /// or carries a long history, neither fails the call nor costs decoding time. Errors,
+    /// validation, retries, throttling and attempts are otherwise exactly as for
+    /// [`update`](Self::update).
+    ///
+    /// ```no_run
+    /// # async fn run(client: nateq_api::Client) {
+    /// use nateq_api::ContactUpdate;
+    ///
+    /// let outcome = client.contacts().apply("ct_1", ContactUpdate::new().source("sync")).await;
+    /// match outcome.result {
+    ///     Ok(()) => println!("applied in {} attempt(s)", outcome.attempts),
+    ///     Err(e) if e.is_applied() => println!("applied, but the response drifted: {e}"),
+    ///     Err(e) => eprintln!("not applied: {e}"),
+    /// }
+    /// # }
+    /// ```
+    pub async fn apply(&self, id: &str, update: ContactUpdate) -> UpdateOutcome<()> {
+        self.send(id, update).await
+    }
+
+    /// Validates, sends through the generated operation and reads the answer as `T`.
+    async fn send<T: Reading>(&self, id: &str, update: ContactUpdate) -> UpdateOutcome<T> {
         let started = std::time::Instant::now();
         let checked = ContactId::new(id).and_then(|id| Ok((id, update.into_request()?)));
         let (id, body) = match checked {
@@ -74,37 +105,13 @@ impl Contacts<'_> {
         let send = Box::pin(self.client.raw.update_contact().id(id).body(body).send());
         CALL.scope(RefCell::new(CallFacts::default()), async move {
             let result = send.await;
-            let facts = CALL.with(|f| std::mem::take(&mut *f.borrow_mut()));
+            let mut facts = CALL.with(|f| std::mem::take(&mut *f.borrow_mut()));
             UpdateOutcome {
-                result: decode(result, &facts, started).await,
+                result: decode(result, &mut facts, started).await,
                 attempts: facts.attempts,
                 throttled: facts.throttled,
             }
         })
         .await
-    }
-
-    /// Applies an update and confirms it (a success envelope with the contact), for bulk jobs
-    /// that do not read the contact back. Errors, validation, retries, throttling and attempts
-    /// are exactly as for [`update`](Self::update).
-    ///
-    /// ```no_run
-    /// # async fn run(client: nateq_api::Client) {
-    /// use nateq_api::ContactUpdate;
-    ///
-    /// let outcome = client.contacts().apply("ct_1", ContactUpdate::new().source("sync")).await;
-    /// match outcome.result {
-    ///     Ok(()) => println!("applied in {} attempt(s)", outcome.attempts),
-    ///     Err(e) => eprintln!("not applied: {e}"),
-    /// }
-    /// # }
-    /// ```
-    pub async fn apply(&self, id: &str, update: ContactUpdate) -> UpdateOutcome<()> {
-        let outcome = self.update_detailed(id, update).await;
-        UpdateOutcome {
-            result: outcome.result.map(drop),
-            attempts: outcome.attempts,
-            throttled: outcome.throttled,
-        }
     }
 }

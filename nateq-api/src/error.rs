@@ -6,14 +6,18 @@
 //! | bad configuration (key, base URL, `http://`, TLS roots) | [`Error::Config`]         | `None`     | no      |
 //! | 4xx/5xx with the API's error envelope                | [`Error::Api`]              | the status | 408, 429, 500, 502, 503, 504 |
 //! | 200 with `success: false`                            | [`Error::Api`]              | 200        | no      |
-//! | a body that is not the expected JSON (HTML 502, truncated JSON, 200 without `data`) | [`Error::Decode`] | the status | if the status is retryable |
-//! | a body larger than the configured cap                | [`Error::ResponseTooLarge`] | the status | no      |
+//! | a 2xx whose body does not match the spec (the update **was applied**) | [`Error::ResponseDrift`] | the status | no |
+//! | a non-2xx body that is not the error envelope (a proxy's HTML 502) | [`Error::Decode`] | the status | if the status is retryable |
+//! | a body larger than the configured cap (on a 2xx, the update was applied) | [`Error::ResponseTooLarge`] | the status | no |
 //! | a 3xx redirect (never followed: the key stays home)  | [`Error::Redirect`]         | the status | no      |
 //! | no answer within the attempt or overall deadline     | [`Error::Timeout`]          | `None`     | yes     |
 //! | connection refused, reset or dropped mid-response    | [`Error::Connection`]       | `None`     | yes     |
 //!
 //! "Retried" means the client already retried it (see [`RetryPolicy`](crate::RetryPolicy)); an
 //! error you receive is the outcome after the last attempt. No variant ever holds the API key.
+//!
+//! A 2xx means the server applied the update, whatever its body says about the contact:
+//! [`Error::is_applied`] is true for those errors, and sending the update again is never needed.
 
 use std::fmt;
 use std::time::Duration;
@@ -37,8 +41,15 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
 
-    /// The response body is not what the API documents (a proxy's HTML page, truncated JSON,
-    /// a 200 envelope without `data`).
+    /// The update **was applied** (the server answered 2xx), but the response body does not
+    /// match the spec: a property of another type, a missing required property, a body that
+    /// is not the JSON envelope at all. Not retried, and never worth retrying: see
+    /// [`ResponseDrift`] for where the body drifted.
+    #[error(transparent)]
+    ResponseDrift(Box<ResponseDrift>),
+
+    /// An error response (not 2xx) whose body is not the API's error envelope (a proxy's HTML
+    /// page, truncated JSON, an empty body).
     #[error(
         "{status} response could not be decoded ({content_type}): {reason}; body starts with {snippet:?}"
     )]
@@ -55,7 +66,8 @@ pub enum Error {
         request_id: Option<String>,
     },
 
-    /// The response body was larger than the configured cap and was not read further.
+    /// The response body was larger than the configured cap and was not read further. On a
+    /// 2xx the update was applied ([`Error::is_applied`]); only its response was not read.
     #[error("{status} response body exceeds the {limit}-byte limit")]
     ResponseTooLarge {
         /// The HTTP status of the response.
@@ -103,6 +115,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(e) => Some(e.status),
+            Error::ResponseDrift(d) => Some(d.status),
             Error::Decode { status, .. }
             | Error::ResponseTooLarge { status, .. }
             | Error::Redirect { status, .. } => Some(*status),
@@ -122,8 +135,21 @@ impl Error {
             Error::Decode { status, .. } => crate::retry::is_retryable_status(*status),
             Error::Validation(_)
             | Error::Config(_)
+            | Error::ResponseDrift(_)
             | Error::ResponseTooLarge { .. }
             | Error::Redirect { .. } => false,
+        }
+    }
+
+    /// Whether the server applied the update although the call ended in an error: it answered
+    /// 2xx, but its body drifted from the spec ([`Error::ResponseDrift`]) or was over the
+    /// response cap ([`Error::ResponseTooLarge`]). Never send such an update again as if it
+    /// had failed.
+    pub fn is_applied(&self) -> bool {
+        match self {
+            Error::ResponseDrift(_) => true,
+            Error::ResponseTooLarge { status, .. } => status.is_success(),
+            _ => false,
         }
     }
 
@@ -139,6 +165,7 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Api(e) => e.request_id.as_deref(),
+            Error::ResponseDrift(d) => d.request_id.as_deref(),
             Error::Decode { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
@@ -178,6 +205,89 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// Where a 2xx response drifted from the spec. The update was applied.
+///
+/// `path` is the JSON path of the first value that does not match, such as `data.createdAt`
+/// or `data.activities[3].metadata` (empty for the body as a whole); `expected` is what the
+/// spec says and `actual` what came back, both in words (`a string`, `a number`, `absent`).
+///
+/// ```
+/// # fn show(e: &nateq_api::Error) {
+/// if let nateq_api::Error::ResponseDrift(drift) = e {
+///     eprintln!("applied; {} is {} instead of {}", drift.path, drift.actual, drift.expected);
+/// }
+/// # }
+/// ```
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ResponseDrift {
+    /// The HTTP status (a 2xx).
+    pub status: StatusCode,
+    /// The `x-request-id` header, if any.
+    pub request_id: Option<String>,
+    /// The JSON path of the first value that does not match the spec (empty: the whole body).
+    pub path: String,
+    /// What the spec says belongs there, e.g. `a string`.
+    pub expected: String,
+    /// What came back, e.g. `a number`, `null`, `absent`.
+    pub actual: String,
+    /// The `Content-Type` of the response, or `none`.
+    pub content_type: String,
+    /// The first bytes of the body (lossy UTF-8, at most 200 bytes).
+    pub snippet: String,
+    /// The whole body (see [`ResponseDrift::body`]).
+    pub(crate) body: bytes::Bytes,
+}
+
+impl ResponseDrift {
+    /// The whole response body, for callers that want to read it themselves (for example to
+    /// print the contact as it came back).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl fmt::Debug for ResponseDrift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body may be megabytes: `Debug` shows its length, `snippet` its start.
+        f.debug_struct("ResponseDrift")
+            .field("status", &self.status)
+            .field("request_id", &self.request_id)
+            .field("path", &self.path)
+            .field("expected", &self.expected)
+            .field("actual", &self.actual)
+            .field("content_type", &self.content_type)
+            .field("snippet", &self.snippet)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl fmt::Display for ResponseDrift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} response: the update was applied, but the response does not match the spec",
+            self.status.as_u16()
+        )?;
+        if self.path.is_empty() {
+            write!(f, ": expected {}, found {}", self.expected, self.actual)?;
+        } else {
+            write!(
+                f,
+                " at {}: expected {}, found {}",
+                self.path, self.expected, self.actual
+            )?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ResponseDrift {}
 
 /// Input refused before any network I/O, naming the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,11 +7,18 @@
 //!   the base URL's origin), waits for the client's throttle, and starts the overall deadline.
 //! - `exec`: attempts with the retry policy and the per-attempt timeout, reads each body up to
 //!   the size cap, pauses the whole client on a 429 (or a 503 with `Retry-After`), and traces
-//!   each attempt. A body over the cap is handed on as a body that fails to read.
+//!   each attempt. Every attempt, the first included, is built from one replayable copy of the
+//!   request, so no attempt escapes these rules. A body over the cap, and the answer of a
+//!   redirect that a caller's own `reqwest::Client` followed, are handed on as a body that
+//!   fails to read: never as a success.
 //!
-//! What a `reqwest::Error` cannot say (attempts, throttled responses, a body over the cap, the
-//! final status of an unreadable payload) is written to the call's [`CallFacts`] when the
-//! caller set them up (the concise API does).
+//! What a `reqwest::Error` cannot say (attempts, throttled responses, a body over the cap, a
+//! followed redirect, the final status of an unreadable payload) is written to the call's
+//! [`CallFacts`] when the caller set them up (the concise API does). For such a caller, the
+//! body of a 2xx is kept in the facts, and the generated operation is handed the smallest
+//! success envelope instead: the concise API decodes the real body itself, as much of it as
+//! it needs, and reports a body that drifted from the spec without calling the applied
+//! update failed.
 
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
@@ -23,6 +30,7 @@ use reqwest::{ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
 use crate::config::Shared;
+use crate::generated_operations::Operation;
 use crate::retry::{is_retryable_status, retry_after};
 
 type SharedArc = std::sync::Arc<Shared>;
@@ -49,7 +57,14 @@ pub(crate) struct CallFacts {
     pub(crate) last: Option<LastResponse>,
     /// The last response's body was over this cap (and was not read).
     pub(crate) too_large: Option<usize>,
+    /// The URL a redirect followed by a caller's own `reqwest::Client` ended on.
+    pub(crate) redirected: Option<String>,
+    /// The body of a 2xx answer, for the caller to decode.
+    pub(crate) body: Option<Bytes>,
 }
+
+/// What the generated operation is handed in place of a 2xx body kept in the call's facts.
+const STAND_IN: &[u8] = br#"{"success":true}"#;
 
 /// The parts of the last response that errors report (header values are shared, not copied).
 #[derive(Debug, Clone)]
@@ -75,11 +90,15 @@ fn record(update: impl FnOnce(&mut CallFacts)) {
     let _ = CALL.try_with(|facts| update(&mut facts.borrow_mut()));
 }
 
-/// The body of a response that exceeded the cap: reading it fails with this error.
+/// The body of a response that is refused: reading it fails with this error.
 #[derive(Debug, thiserror::Error)]
-#[error("response body exceeds the {limit}-byte limit")]
-pub(crate) struct BodyTooLarge {
-    limit: usize,
+pub(crate) enum Refused {
+    /// The body exceeded the cap.
+    #[error("response body exceeds the {limit}-byte limit")]
+    TooLarge { limit: usize },
+    /// A caller's own `reqwest::Client` followed a redirect; its answer is not the API's.
+    #[error("a redirect to {location} was followed by the http client and is refused")]
+    Redirected { location: String },
 }
 
 impl ClientHooks<SharedArc> for crate::generated::Client {
@@ -98,15 +117,25 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
             .split_once("://")
             .map_or("", |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
         let path = request.url().path();
-        let segment = path
-            .strip_prefix(base_path)
-            .and_then(|p| p.strip_prefix("/contacts/"));
-        if info.operation_id == "update_contact" {
-            let one_segment = segment.is_some_and(|s| !s.is_empty() && !s.contains('/'));
-            if !one_segment {
-                return Err(Error::InvalidRequest(format!(
-                    "the contact id does not form one path segment (request path {path:?})"
-                )));
+        let Some(operation) = Operation::from_id(info.operation_id) else {
+            return Err(Error::InvalidRequest(format!(
+                "operation {} is not in openapi.yaml",
+                info.operation_id
+            )));
+        };
+        // No wildcard arm: an operation added to the spec does not compile until its path
+        // has a guard here.
+        match operation {
+            Operation::UpdateContact => {
+                let segment = path
+                    .strip_prefix(base_path)
+                    .and_then(|p| p.strip_prefix("/contacts/"));
+                let one_segment = segment.is_some_and(|s| !s.is_empty() && !s.contains('/'));
+                if !one_segment {
+                    return Err(Error::InvalidRequest(format!(
+                        "the contact id does not form one path segment (request path {path:?})"
+                    )));
+                }
             }
         }
         let shared = &*self.inner;
@@ -147,24 +176,13 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
             .timeout()
             .or(shared.total_timeout.as_ref())
             .map(|t| started + *t);
-        if request.body().is_some_and(|b| b.as_bytes().is_none()) {
-            // A streaming body cannot be replayed: send it once, without retries.
-            record(|f| f.attempts = 1);
-            let mut request = request;
-            set_attempt_timeout(&mut request, shared, deadline);
-            let result = self.client.execute(request).await;
-            shared.throttle.attempt_ended();
-            return result;
-        }
+        let template = Template::new(request).await?;
         let mut attempts = 0u32;
         let mut retries = 0u32;
         let mut throttled = 0u32;
         let result = loop {
             attempts += 1;
-            let mut attempt = match request.try_clone() {
-                Some(attempt) => attempt,
-                None => break self.client.execute(request).await,
-            };
+            let mut attempt = template.attempt();
             set_attempt_timeout(&mut attempt, shared, deadline);
             let span = attempt_span(info.operation_id, attempts);
             let sent = self.attempt(attempt, shared).instrument(span).await;
@@ -203,11 +221,7 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
                     retries += 1;
                     Some(shared.retry.delay(retries, None))
                 }
-                Sent::Failed(_) => {
-                    shared.throttle.attempt_ended();
-                    None
-                }
-                Sent::TooLarge(_) => {
+                Sent::Failed(_) | Sent::Refused(_) => {
                     shared.throttle.attempt_ended();
                     None
                 }
@@ -238,6 +252,47 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
             f.throttled = throttled;
         });
         result
+    }
+}
+
+/// The request as the generated operation built it, with its body held as bytes, from which
+/// every attempt is made: each attempt is the same request, and none can be a request that
+/// cannot be sent again.
+struct Template {
+    method: reqwest::Method,
+    url: url::Url,
+    headers: HeaderMap,
+    version: reqwest::Version,
+    timeout: Option<Duration>,
+    body: Option<Bytes>,
+}
+
+impl Template {
+    /// Takes the request apart. A body in memory (what the generated operation sends) is
+    /// kept without a copy; a streaming body is read once, here.
+    async fn new(mut request: reqwest::Request) -> reqwest::Result<Template> {
+        let body = match request.body_mut().take() {
+            Some(body) => Some(http_body_util::BodyExt::collect(body).await?.to_bytes()),
+            None => None,
+        };
+        Ok(Template {
+            method: request.method().clone(),
+            version: request.version(),
+            timeout: request.timeout().copied(),
+            headers: std::mem::take(request.headers_mut()),
+            url: request.url().clone(),
+            body,
+        })
+    }
+
+    /// One attempt.
+    fn attempt(&self) -> reqwest::Request {
+        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
+        *request.headers_mut() = self.headers.clone();
+        *request.version_mut() = self.version;
+        *request.timeout_mut() = self.timeout;
+        *request.body_mut() = self.body.clone().map(reqwest::Body::from);
+        request
     }
 }
 
@@ -278,14 +333,15 @@ enum Sent {
     Response(reqwest::Response),
     /// No complete response: connection error, timeout, dropped mid-body.
     Failed(reqwest::Error),
-    /// The body was over the cap: a response whose body fails to read.
-    TooLarge(reqwest::Response),
+    /// A response that is not taken (a body over the cap, a redirect that a caller's client
+    /// followed): a response whose body fails to read. Not retried.
+    Refused(reqwest::Response),
 }
 
 impl Sent {
     fn into_result(self) -> reqwest::Result<reqwest::Response> {
         match self {
-            Sent::Response(r) | Sent::TooLarge(r) => Ok(r),
+            Sent::Response(r) | Sent::Refused(r) => Ok(r),
             Sent::Failed(e) => Err(e),
         }
     }
@@ -295,6 +351,8 @@ impl crate::generated::Client {
     /// Sends one attempt and reads its body up to the cap, all within the request's timeout.
     async fn attempt(&self, request: reqwest::Request, shared: &Shared) -> Sent {
         let started = Instant::now();
+        // The client built by the SDK follows no redirect; a caller's own may have.
+        let sent_to = (!shared.http_applies_attempt_timeout).then(|| request.url().clone());
         let mut response = match self.client.execute(request).await {
             Ok(response) => response,
             Err(e) => {
@@ -314,9 +372,15 @@ impl crate::generated::Client {
         }
         let request_id = headers.get("x-request-id").cloned();
         let content_type = headers.get(CONTENT_TYPE).cloned();
-        let body = read_capped(response, shared.max_response_bytes).await;
+        let redirected = sent_to.filter(|sent| *sent != url).map(|_| url.to_string());
+        let body = match &redirected {
+            // Not the API's answer: not worth reading.
+            Some(_) => Ok(Bytes::new()),
+            None => read_capped(response, shared.max_response_bytes).await,
+        };
         record_duration(started);
         let too_large = matches!(body, Err(ReadError::TooLarge));
+        let keep = status.is_success() && redirected.is_none() && CALL.try_with(|_| ()).is_ok();
         record(|f| {
             f.last = Some(LastResponse {
                 status,
@@ -324,36 +388,56 @@ impl crate::generated::Client {
                 request_id,
             });
             f.too_large = too_large.then_some(shared.max_response_bytes);
+            f.redirected.clone_from(&redirected);
+            f.body = None;
         });
-        let body = match body {
-            Ok(body) => reqwest::Body::from(body),
-            Err(ReadError::TooLarge) => {
-                let limit = shared.max_response_bytes;
-                reqwest::Body::wrap_stream(futures_util::stream::once(async move {
-                    Err::<Bytes, _>(BodyTooLarge { limit })
-                }))
+        let refused = match (redirected, body) {
+            (Some(location), _) => {
+                tracing::debug!(%location, "a redirect was followed by the http client; refused");
+                Refused::Redirected { location }
             }
-            Err(ReadError::Transport(e)) => {
+            (None, Err(ReadError::TooLarge)) => Refused::TooLarge {
+                limit: shared.max_response_bytes,
+            },
+            (None, Err(ReadError::Transport(e))) => {
                 tracing::debug!(error = %error_chain(&e), "attempt failed");
                 return Sent::Failed(e);
             }
+            (None, Ok(body)) if keep => {
+                record(|f| f.body = Some(body));
+                let body = reqwest::Body::from(Bytes::from_static(STAND_IN));
+                return Sent::Response(rebuild(body, status, version, headers, url));
+            }
+            (None, Ok(body)) => {
+                let body = reqwest::Body::from(body);
+                return Sent::Response(rebuild(body, status, version, headers, url));
+            }
         };
-        let mut rebuilt = http::Response::new(body);
-        *rebuilt.status_mut() = status;
-        *rebuilt.version_mut() = version;
-        *rebuilt.headers_mut() = headers;
-        // The response keeps its URL (reqwest would otherwise parse a placeholder URL).
-        let mut with_url = http::response::Builder::new().url(url);
-        if let Some(extensions) = with_url.extensions_mut() {
-            *rebuilt.extensions_mut() = std::mem::take(extensions);
-        }
-        let response = reqwest::Response::from(rebuilt);
-        if too_large {
-            Sent::TooLarge(response)
-        } else {
-            Sent::Response(response)
-        }
+        let body = reqwest::Body::wrap_stream(futures_util::stream::once(async move {
+            Err::<Bytes, _>(refused)
+        }));
+        Sent::Refused(rebuild(body, status, version, headers, url))
     }
+}
+
+/// A response with a body that has been read (or refused) and the parts of the original.
+fn rebuild(
+    body: reqwest::Body,
+    status: StatusCode,
+    version: reqwest::Version,
+    headers: HeaderMap,
+    url: url::Url,
+) -> reqwest::Response {
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    // The response keeps its URL (reqwest would otherwise parse a placeholder URL).
+    let mut with_url = http::response::Builder::new().url(url);
+    if let Some(extensions) = with_url.extensions_mut() {
+        *rebuilt.extensions_mut() = std::mem::take(extensions);
+    }
+    reqwest::Response::from(rebuilt)
 }
 
 /// A span for one attempt; the key is never recorded.

@@ -20,6 +20,12 @@ mod generated_fields {
     include!(concat!(env!("OUT_DIR"), "/fields.rs"));
 }
 
+/// The generated `Operation` enum, one variant per operation of the spec (see `hooks.rs`).
+#[allow(missing_debug_implementations, clippy::all, rust_2018_idioms)]
+mod generated_operations {
+    include!(concat!(env!("OUT_DIR"), "/operations.rs"));
+}
+
 mod config;
 mod contacts;
 mod decode;
@@ -35,7 +41,7 @@ pub use config::{
     KeyEnvironment,
 };
 pub use contacts::{Contacts, UpdateOutcome};
-pub use error::{ApiError, Error, Problem, ValidationError};
+pub use error::{ApiError, Error, Problem, ResponseDrift, ValidationError};
 pub use retry::RetryPolicy;
 pub use update::{ContactId, ContactUpdate};
 

@@ -37,6 +37,9 @@ Exit codes:
   5    network error or timeout
   6    configuration error (e.g. no API key)
   7    update-many: some rows failed (see the summary and the report)
+  8    drift: the API's response does not match openapi.yaml; an update answered with a 2xx
+       was applied all the same (contacts update prints the contact as it came back;
+       update-many records such rows as ok and counts them as drifted)
   130  interrupted (Ctrl-C)";
 
 /// Options that apply to every subcommand.

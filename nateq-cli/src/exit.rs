@@ -22,6 +22,9 @@ pub enum Exit {
     Config = 6,
     /// `update-many` ran, but some rows failed.
     RowsFailed = 7,
+    /// The API's response does not match openapi.yaml: for an update, it was applied (the
+    /// answer was a 2xx) and its response drifted from the spec.
+    Drift = 8,
     /// Stopped by Ctrl-C (SIGINT) or SIGTERM.
     Interrupted = 130,
 }
@@ -81,6 +84,7 @@ pub fn exit_for_api_error(error: &nateq_api::Error) -> Exit {
     match error {
         E::Validation(_) => Exit::Validation,
         E::Config(_) => Exit::Config,
+        e if e.is_applied() => Exit::Drift,
         E::Api(_) | E::Decode { .. } | E::ResponseTooLarge { .. } | E::Redirect { .. } => Exit::Api,
         E::Timeout { .. } | E::Connection { .. } => Exit::Network,
         _ => Exit::Other,

@@ -67,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     runtime.block_on(async {
         match &cli.command {
             Command::Contacts(ContactsCommand::Update(args)) => {
-                single::run(&cli.global, args).await.map(|()| Exit::Ok)
+                single::run(&cli.global, args).await
             }
             Command::Contacts(ContactsCommand::UpdateMany(args)) => {
                 bulk::run(&cli.global, args).await

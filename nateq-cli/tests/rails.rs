@@ -224,6 +224,7 @@ fn output_json_prints_one_summary_object_on_stdout_and_quiet_silences_stderr() {
         "retried",
         "throttled",
         "superseded",
+        "drifted",
         "elapsedSecs",
         "rowsPerSec",
     ];

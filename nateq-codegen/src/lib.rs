@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 
 pub mod fields;
+pub mod operations;
 pub mod summary;
 
 /// The first lines of every generated file: what it is and how to regenerate it.
@@ -130,7 +131,12 @@ pub fn generate_all(text: &str, path: &Path) -> Result<Vec<(&'static str, String
     let client = generate(text, path)?;
     let spec = parse_spec(text, path)?;
     let fields = fields::generate_fields(&spec, path)?;
-    Ok(vec![("client.rs", client), ("fields.rs", fields)])
+    let operations = operations::generate_operations(&spec, path)?;
+    Ok(vec![
+        ("client.rs", client),
+        ("fields.rs", fields),
+        ("operations.rs", operations),
+    ])
 }
 
 /// Reads the spec at `path` and generates every file from it (see [`generate_all`]).

@@ -457,7 +457,7 @@ async fn an_html_502_keeps_its_status_and_shows_the_body() {
 }
 
 #[tokio::test]
-async fn success_false_or_missing_data_in_a_200_is_an_error() {
+async fn success_false_is_an_error_and_a_200_without_data_is_applied_with_drift() {
     let server = ScriptServer::start(vec![
         json(200, &serde_json::json!({"success": false, "error": {"code": "CONFLICT", "message": "locked"}})),
         json(200, &serde_json::json!({"success": true, "data": null})),
@@ -466,29 +466,135 @@ async fn success_false_or_missing_data_in_a_200_is_an_error() {
     let client = client(&server.base_url(), 0);
     let err = update_x(&client).await.unwrap_err();
     assert_eq!(err.to_string(), "200 CONFLICT: locked");
+    assert!(!err.is_applied());
     let err = update_x(&client).await.unwrap_err();
-    assert!(
-        matches!(err, Error::Decode { ref reason, .. } if reason.contains("no `data`")),
-        "{err}"
+    let Error::ResponseDrift(drift) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (drift.path.as_str(), drift.actual.as_str()),
+        ("data", "absent")
     );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+    assert!(err.is_applied() && !err.is_retryable(), "{err}");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "an applied update is not sent again"
+    );
 }
 
 #[tokio::test]
-async fn truncated_json_is_a_decode_error_with_status() {
+async fn truncated_json_in_a_200_is_applied_with_drift_and_its_status() {
     let server = ScriptServer::start(vec![response(
         200,
         "application/json",
         r#"{"success":true,"data":{"id":"ct_1","na"#,
-        &[],
+        &[("x-request-id", "req_cut")],
     )])
     .await;
-    let client = client(&server.base_url(), 0);
+    let client = client(&server.base_url(), 2);
     let err = update_x(&client).await.unwrap_err();
+    let Error::ResponseDrift(drift) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(drift.status.as_u16(), 200);
+    assert_eq!(drift.path, "");
     assert!(
-        matches!(err, Error::Decode { status, .. } if status == 200),
-        "{err}"
+        drift.actual.starts_with("text that is not JSON"),
+        "{drift:?}"
     );
+    assert_eq!(err.request_id(), Some("req_cut"));
+    assert!(err.is_applied());
+    assert_eq!(server.requests().len(), 1, "a 2xx is never retried");
+}
+
+/// The API's reference page types every value as a string; the live API may send other types.
+/// A 2xx whose contact drifted from the spec is an applied update: `update` names the JSON
+/// path with the expected and actual type, `apply` (which reads only the envelope) succeeds.
+#[tokio::test]
+async fn a_2xx_whose_contact_drifted_is_applied_and_names_the_path() {
+    let drifted = |data: serde_json::Value| {
+        let body = serde_json::json!({"success": true, "data": data}).to_string();
+        response(
+            200,
+            "application/json",
+            &body,
+            &[("x-request-id", "req_drift")],
+        )
+    };
+    let cases = [
+        (
+            serde_json::json!({"id": "ct_1", "createdAt": 1764547200}),
+            "data.createdAt",
+            "a string",
+            "a number (1764547200)",
+        ),
+        (
+            serde_json::json!({"id": "ct_1", "channelData": {"wa": true}}),
+            "data.channelData",
+            "a string",
+            "an object",
+        ),
+        (
+            serde_json::json!({"id": "ct_1", "activities": [{}, {"metadata": {"field": "name"}}]}),
+            "data.activities[1].metadata",
+            "a string",
+            "an object",
+        ),
+        (
+            serde_json::json!({"id": null}),
+            "data.id",
+            "a string",
+            "null",
+        ),
+        (
+            serde_json::json!({"name": "no id"}),
+            "data.id",
+            "a value (the spec requires it)",
+            "absent",
+        ),
+    ];
+    for (data, path, expected, actual) in cases {
+        let server = ScriptServer::start(vec![drifted(data.clone()), drifted(data.clone())]).await;
+        let client = client(&server.base_url(), 2);
+        let err = update_x(&client).await.unwrap_err();
+        let Error::ResponseDrift(drift) = &err else {
+            panic!("{data}: {err}")
+        };
+        assert_eq!(
+            (
+                drift.path.as_str(),
+                drift.expected.as_str(),
+                drift.actual.as_str()
+            ),
+            (path, expected, actual),
+            "{data}"
+        );
+        assert_eq!(drift.status.as_u16(), 200);
+        assert_eq!(drift.request_id.as_deref(), Some("req_drift"));
+        assert!(err.is_applied() && !err.is_retryable());
+        assert!(
+            err.to_string().contains("the update was applied") && err.to_string().contains(path),
+            "{err}"
+        );
+        let serde_json::Value::Object(got) =
+            serde_json::from_slice::<serde_json::Value>(drift.body()).unwrap()["data"].clone()
+        else {
+            panic!("{data}: the body is kept")
+        };
+        assert_eq!(serde_json::Value::Object(got), data);
+        let applied = client
+            .contacts()
+            .apply("ct_1", ContactUpdate::new().name("x"))
+            .await;
+        assert!(
+            applied.result.is_ok(),
+            "{data}: apply gave {:?}",
+            applied.result
+        );
+        assert_eq!(server.requests().len(), 2, "{data}: each call sent once");
+    }
 }
 
 #[tokio::test]
@@ -591,18 +697,54 @@ async fn redirects_are_not_followed_and_the_key_never_reaches_another_host() {
     assert_eq!(server.requests().len(), 1);
     assert!(elsewhere.requests().is_empty());
 
-    // A caller's own reqwest client follows redirects by default; reqwest then strips the
-    // Authorization header on the cross-host hop, so the key still stays home.
-    let http = support::raw_http();
+    // A caller's own reqwest client follows redirects by default. reqwest strips the
+    // Authorization header on the cross-host hop, so the key stays home, and the hooks refuse
+    // the answer that came from elsewhere, on both entry points.
+    let server = ScriptServer::start(vec![
+        response(307, "text/plain", "", &[("location", &target)]),
+        response(307, "text/plain", "", &[("location", &target)]),
+    ])
+    .await;
+    let elsewhere_before = elsewhere.requests().len();
     let client = support::builder(&server.base_url())
-        .http_client(http)
+        .http_client(support::raw_http())
         .build()
         .unwrap();
-    let contact = update_x(&client).await.unwrap();
-    assert_eq!(contact.name.as_deref(), Some("stolen"));
-    // The redirect was followed once, so the loop below checks a real request.
+    let err = update_x(&client).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Redirect { ref location, .. } if location.as_deref() == Some(target.as_str())),
+        "{err}"
+    );
+    assert!(!err.is_applied() && !err.is_retryable());
+    let built = client
+        .update_contact()
+        .id("ct_1")
+        .body(ContactUpdate::new().name("x").into_request().unwrap())
+        .send()
+        .await;
+    let refused = match built {
+        Err(e) => {
+            let mut chain = Vec::new();
+            let mut source: Option<&dyn std::error::Error> = Some(&e);
+            while let Some(s) = source {
+                chain.push(s.to_string());
+                source = s.source();
+            }
+            chain.join(": ")
+        }
+        Ok(v) => panic!(
+            "the builder took the answer of another host: {:?}",
+            v.into_inner()
+        ),
+    };
+    assert!(
+        refused.contains("a redirect to") && refused.contains("is refused"),
+        "{refused}"
+    );
+    assert_eq!(server.requests().len(), 2);
+    // Both calls reached the other host, so the loop below checks real requests.
     let requests = elsewhere.requests();
-    assert_eq!(requests.len(), 1);
+    assert_eq!(requests.len() - elsewhere_before, 2);
     for r in &requests {
         assert_eq!(r.header("authorization"), None, "key sent to another host");
     }

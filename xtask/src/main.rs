@@ -241,7 +241,7 @@ mod tests {
         let edited = spec.replacen("maxLength: 255", "maxLength: 200", 1);
         assert_ne!(spec, edited, "the spec has no `maxLength: 255` to edit");
         write(&tmp.join(SPEC), &edited)?;
-        for name in ["client.rs", "fields.rs"] {
+        for name in ["client.rs", "fields.rs", "operations.rs"] {
             write(
                 &tmp.join(SNAPSHOT).join(name),
                 &std::fs::read_to_string(real.join(SNAPSHOT).join(name))?,

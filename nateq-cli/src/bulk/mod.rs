@@ -50,6 +50,8 @@ pub struct Summary {
     /// Rows not sent on `--resume` because later, done rows of the contact set all their
     /// fields (they count as done).
     pub superseded: u64,
+    /// Rows applied (counted in `done`) whose response did not match the spec.
+    pub drifted: u64,
 }
 
 impl Summary {
@@ -62,8 +64,13 @@ impl Summary {
         } else {
             String::new()
         };
+        let drifted = if self.drifted > 0 {
+            format!(", {} drifted", self.drifted)
+        } else {
+            String::new()
+        };
         format!(
-            "{} done, {} failed, {} skipped, {} retried, {} throttled{superseded} in {:.2}s ({:.0} rows/s)",
+            "{} done, {} failed, {} skipped, {} retried, {} throttled{superseded}{drifted} in {:.2}s ({:.0} rows/s)",
             self.done, self.failed, self.skipped, self.retried, self.throttled, secs, rate
         )
     }
@@ -263,6 +270,19 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                         summary.done += 1;
                         ReportLine { fields: Some(fields), attempts, ..ReportLine::new(line, Some(id), Outcome::Ok) }
                     }
+                    // A 2xx whose response drifted from the spec: applied, never sent again.
+                    Err(error) if error.is_applied() => {
+                        summary.done += 1;
+                        summary.drifted += 1;
+                        let entry = ReportLine::applied_with_drift(line, id, fields, &error, attempts);
+                        if summary.drifted == 1 {
+                            progress.suspend(|| eprintln!(
+                                "line {line}: applied, but {error} (every such row is counted as drifted{})",
+                                if writer.is_some() { " and named in the report" } else { "" },
+                            ));
+                        }
+                        entry
+                    }
                     Err(error) => {
                         summary.failed += 1;
                         let entry = ReportLine::failed(line, Some(id), Some(fields), &error, attempts);
@@ -349,6 +369,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
         }
         Some(Stop::Input(error)) => Err(error),
         None if summary.failed > 0 => Ok(Exit::RowsFailed),
+        None if summary.drifted > 0 => Ok(Exit::Drift),
         None => Ok(Exit::Ok),
     }
 }
@@ -505,6 +526,7 @@ mod tests {
             retried: 7,
             throttled: 40,
             superseded: 0,
+            drifted: 0,
         };
         assert_eq!(
             summary.line(Duration::from_secs(2)),
@@ -512,15 +534,16 @@ mod tests {
         );
         let summary = Summary {
             superseded: 3,
+            drifted: 4,
             ..summary
         };
         assert_eq!(
             summary.line(Duration::from_secs(1)),
-            "2998 done, 2 failed, 10 skipped, 7 retried, 40 throttled, 3 superseded in 1.00s (3003 rows/s)"
+            "2998 done, 2 failed, 10 skipped, 7 retried, 40 throttled, 3 superseded, 4 drifted in 1.00s (3003 rows/s)"
         );
         assert_eq!(
             serde_json::to_string(&summary.json(Duration::from_secs(1))).unwrap(),
-            r#"{"done":2998,"failed":2,"skipped":10,"retried":7,"throttled":40,"superseded":3,"elapsedSecs":1.0,"rowsPerSec":3003.0}"#
+            r#"{"done":2998,"failed":2,"skipped":10,"retried":7,"throttled":40,"superseded":3,"drifted":4,"elapsedSecs":1.0,"rowsPerSec":3003.0}"#
         );
     }
 

@@ -19,6 +19,7 @@ use crate::fields::FieldSet;
 /// {"line":2,"id":"ct_9","result":"error","fields":["name"],"kind":"api","status":404,"code":"NOT_FOUND","message":"contact ct_9 not found","requestId":"req_7","attempts":1}
 /// {"line":3,"id":null,"result":"error","kind":"invalid","message":"missing id","attempts":0}
 /// {"line":4,"id":"ct_1","result":"superseded","fields":[],"message":"...","attempts":0}
+/// {"line":5,"id":"ct_2","result":"ok","fields":["name"],"requestId":"req_8","drift":{"status":200,"path":"data.createdAt","expected":"a string","actual":"a number (1764547200)"},"attempts":1}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,8 +52,49 @@ pub struct ReportLine {
     /// The `x-request-id` of the failed response, when the server sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// For a row that was applied (a 2xx) whose response did not match the spec: where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
     /// Requests sent for this row (0 for a row that was never sent).
     pub attempts: u32,
+}
+
+/// Where the response of an applied row drifted from the spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    /// The HTTP status (a 2xx: the row was applied).
+    pub status: u16,
+    /// The JSON path of the first value that does not match (empty: the body as a whole).
+    pub path: String,
+    /// What the spec says belongs there.
+    pub expected: String,
+    /// What came back.
+    pub actual: String,
+}
+
+impl Drift {
+    /// The drift of an error that says the update was applied
+    /// ([`nateq_api::Error::is_applied`]), if it is one.
+    pub fn of(error: &nateq_api::Error) -> Option<Drift> {
+        match error {
+            nateq_api::Error::ResponseDrift(drift) => Some(Drift {
+                status: drift.status.as_u16(),
+                path: drift.path.clone(),
+                expected: drift.expected.clone(),
+                actual: drift.actual.clone(),
+            }),
+            nateq_api::Error::ResponseTooLarge { status, limit } if error.is_applied() => {
+                Some(Drift {
+                    status: status.as_u16(),
+                    path: String::new(),
+                    expected: format!("a body of at most {limit} bytes"),
+                    actual: "a larger body (not read)".to_owned(),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The result of a row.
@@ -86,7 +128,26 @@ impl ReportLine {
             message: None,
             details: None,
             request_id: None,
+            drift: None,
             attempts: 0,
+        }
+    }
+
+    /// The line of a row that was applied although its call ended in an error that says so
+    /// (a response that drifted from the spec, or was over the size cap).
+    pub fn applied_with_drift(
+        line: u64,
+        id: String,
+        fields: FieldSet,
+        error: &nateq_api::Error,
+        attempts: u32,
+    ) -> Self {
+        ReportLine {
+            fields: Some(fields),
+            request_id: error.request_id().map(str::to_string),
+            drift: Drift::of(error),
+            attempts,
+            ..ReportLine::new(line, Some(id), Outcome::Ok)
         }
     }
 
