@@ -22,6 +22,8 @@ pub enum Exit {
     Config = 6,
     /// `update-many` ran, but some rows failed.
     RowsFailed = 7,
+    /// The API's response does not match openapi.yaml.
+    Drift = 8,
     /// Stopped by Ctrl-C (SIGINT) or SIGTERM.
     Interrupted = 130,
 }
