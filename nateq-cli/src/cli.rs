@@ -151,32 +151,27 @@ pub enum ContactsCommand {
 /// `nateq spec ...`
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
-    /// Send a few safe probes to the API and check every response strictly against
-    /// openapi.yaml
+    /// Send a few safe probes to the API and check every response strictly against openapi.yaml
     ///
-    /// The probes (each one a no-op), sent as raw HTTP to the base URL, the key only there:
-    ///
+    /// The probes, each a no-op, sent as raw HTTP (the key only to the base URL):
     ///   noop        PUT /contacts/{id} with `{}`: changes nothing, returns the contact (200)
-    ///
-    ///   unknown-id  PUT /contacts/{id} with `{}` on an id that does not exist (404 envelope)
-    ///
-    ///   over-long   PUT /contacts/{id} with one field one character over its maxLength (the
-    ///               first limited field of the request schema): the API must refuse it (400
-    ///               validation envelope); if it accepts it anyway (drift), the previous value
-    ///               is put back
-    ///
+    ///   unknown-id  PUT /contacts/{id} with `{}` for an id that does not exist (404 envelope)
+    ///   over-long   PUT /contacts/{id} with the first request field that has a maxLength, one
+    ///               character over it: the API must refuse it (400 validation envelope); if it
+    ///               accepts it (drift), the field's previous value is put back
     ///   wrong-key   PUT /contacts/{id} with `{}` and a key that does not exist (401 envelope)
     ///
-    /// Each response is checked for its status (documented for the operation, and the one
-    /// the spec gives for the probe), its Content-Type, and its body against the schema
-    /// (types, nullable, required, enum values, limits), with objects checked as closed: a
-    /// property the spec does not name is reported with its JSON type. The headers the
-    /// client relies on (Retry-After, X-RateLimit-*, x-request-id) are reported present or
-    /// absent. Each finding names the JSON path, what the spec says, what came back and the
-    /// line of openapi.yaml to edit. Exits 0 without drift, 8 with drift.
+    /// Each response is checked for its status (documented for the operation, and the one the
+    /// spec gives for the probe), its Content-Type, and its body against the schema: types,
+    /// nullable, required, enum values and limits, with every object checked as closed (a
+    /// property the spec does not name is reported with its JSON type). The headers the client
+    /// relies on (Retry-After, X-RateLimit-*, x-request-id) are reported present or absent.
+    /// Each finding names the JSON path, what the spec says, what came back, and the line of
+    /// openapi.yaml to edit. Exits 0 without drift, 8 with drift.
     ///
     /// Use a sandbox key (tg_test_): a production key (tg_live_) is refused unless --yes is
     /// given, although every probe is a no-op.
+    #[command(verbatim_doc_comment)]
     Check(SpecCheckArgs),
 }
 

@@ -847,3 +847,33 @@ fn missing_key_contact_or_server_use_the_existing_exit_codes() {
     assert_eq!(output.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("probe to http://127.0.0.1:"), "{stderr}");
 }
+
+#[test]
+fn help_lists_every_probe_sent_and_says_they_are_no_ops() {
+    let server = DriftServer::faithful();
+    let (_, report) = server.check();
+    let names: Vec<&str> = report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4);
+    let output = nateq().args(["spec", "check", "--help"]).output().unwrap();
+    let (help, _) = texts(&output);
+    for name in names {
+        assert!(
+            help.contains(&format!("\n  {name}  ")),
+            "{name} missing from:\n{help}"
+        );
+    }
+    assert!(help.contains("The probes, each a no-op"), "{help}");
+    assert!(
+        help.contains("a production key (tg_live_) is refused unless --yes"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Exits 0 without drift, 8 with drift"),
+        "{help}"
+    );
+}
