@@ -41,13 +41,14 @@ impl Lines {
                         _ => String::new(),
                     };
                     match stack.last_mut() {
-                        Some(Frame::Map { pointer, key }) => match key.take() {
-                            None => {
+                        // A value ends a pair (a key is next); a key opens one.
+                        Some(Frame::Map { pointer, key }) => {
+                            let was_value = key.take().is_some();
+                            if !was_value {
                                 lines.insert(child(pointer, &text), line);
                                 *key = Some(text);
                             }
-                            Some(_) => {}
-                        },
+                        }
                         Some(Frame::List { pointer, next }) => {
                             lines.insert(child(pointer, &next.to_string()), line);
                             *next += 1;

@@ -243,8 +243,8 @@ impl Spec {
         &'s self,
         instance: &'v Value,
         schema: SchemaIndex,
-    ) -> Result<(), boon::ValidationError<'s, 'v>> {
-        self.schemas.validate(instance, schema)
+    ) -> Result<(), Box<boon::ValidationError<'s, 'v>>> {
+        self.schemas.validate(instance, schema).map_err(Box::new)
     }
 
     /// The line of the node at `pointer`.
