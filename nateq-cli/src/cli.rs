@@ -39,7 +39,7 @@ Exit codes:
   7    update-many: some rows failed (see the summary and the report)
   8    drift: the API's response does not match openapi.yaml; an update answered with a 2xx
        was applied all the same (contacts update prints the contact as it came back;
-       update-many records such rows as ok and counts them as drifted)
+       update-many records such rows as ok and counts them as drifted; spec check found drift)
   130  interrupted (Ctrl-C)";
 
 /// Options that apply to every subcommand.
@@ -117,6 +117,10 @@ pub enum Command {
     #[command(subcommand)]
     Contacts(ContactsCommand),
 
+    /// Check openapi.yaml against the API
+    #[command(subcommand)]
+    Spec(SpecCommand),
+
     /// Run the emulator in the foreground until Ctrl-C (same flags as `nateq-emulator`)
     Emulator(nateq_emulator::cli::EmulatorArgs),
 
@@ -144,6 +148,51 @@ pub enum ContactsCommand {
     /// `id,name,doNotContact` (an empty cell leaves the field unchanged).
     #[command(name = "update-many")]
     UpdateMany(UpdateManyArgs),
+}
+
+/// `nateq spec ...`
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Send a few safe probes to the API and check every response strictly against openapi.yaml
+    ///
+    /// The probes, each a no-op, sent as raw HTTP (the key only to the base URL):
+    ///   noop        PUT /contacts/{id} with `{}`: changes nothing, returns the contact (200)
+    ///   unknown-id  PUT /contacts/{id} with `{}` for an id that does not exist (404 envelope)
+    ///   over-long   PUT /contacts/{id} with the first request field that has a maxLength, one
+    ///               character over it: the API must refuse it (400 validation envelope); if it
+    ///               accepts it (drift), the field's previous value is put back
+    ///   wrong-key   PUT /contacts/{id} with `{}` and a key that does not exist (401 envelope)
+    ///
+    /// Each response is checked for its status (documented for the operation, and the one the
+    /// spec gives for the probe), its Content-Type, and its body against the schema: types,
+    /// nullable, required, enum values and limits, with every object checked as closed (a
+    /// property the spec does not name is reported with its JSON type). The headers the client
+    /// relies on (Retry-After, X-RateLimit-*, x-request-id) are reported present or absent.
+    /// Each finding names the JSON path, what the spec says, what came back, and the line of
+    /// openapi.yaml to edit. Exits 0 without drift, 8 with drift.
+    ///
+    /// Use a sandbox key (tg_test_): a production key (tg_live_) is refused unless --yes is
+    /// given, although every probe is a no-op.
+    #[command(verbatim_doc_comment)]
+    Check(SpecCheckArgs),
+}
+
+/// `nateq spec check ...`
+#[derive(Debug, Args)]
+pub struct SpecCheckArgs {
+    /// The contact the probes address: it must exist, and is left as it is [default with
+    /// --emulator: ct_demo_1]
+    #[arg(long, value_name = "ID")]
+    pub contact: Option<String>,
+
+    /// Check this copy of the spec instead of the openapi.yaml built into `nateq` (e.g. an
+    /// edited one)
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+
+    /// Probe with a production key (tg_live_) too; every probe is a no-op
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// `nateq contacts update <ID> [FIELDS]`

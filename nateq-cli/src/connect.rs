@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use nateq_api::{Client, RetryPolicy};
+use nateq_api::{ApiKey, Client, RetryPolicy};
 use nateq_emulator::Emulator;
 
 use crate::cli::GlobalArgs;
@@ -15,6 +15,8 @@ use crate::exit::CliError;
 pub struct Connection {
     /// The client.
     pub client: Client,
+    /// The key the client sends (for `spec check`'s raw probes; redacted in `Debug`).
+    pub api_key: ApiKey,
     /// The embedded emulator, if any: held only to keep it serving (dropping it stops it).
     _emulator: Option<Emulator>,
 }
@@ -49,6 +51,7 @@ pub async fn connect(
         (base_url, key, None)
     };
 
+    let key = ApiKey::new(api_key.clone());
     let mut builder = Client::builder()
         .api_key(api_key)
         .base_url(base_url)
@@ -82,6 +85,7 @@ pub async fn connect(
     );
     Ok(Connection {
         client,
+        api_key: key,
         _emulator: emulator,
     })
 }

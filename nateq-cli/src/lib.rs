@@ -8,6 +8,7 @@ mod exit;
 mod fields;
 mod output;
 mod single;
+mod spec_check;
 
 pub use cli::Cli;
 pub use exit::Exit;
@@ -19,7 +20,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
-use cli::{Command, ContactsCommand};
+use cli::{Command, ContactsCommand, SpecCommand};
 use exit::{exit_for, is_broken_pipe};
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -72,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Contacts(ContactsCommand::UpdateMany(args)) => {
                 bulk::run(&cli.global, args).await
             }
+            Command::Spec(SpecCommand::Check(args)) => spec_check::run(&cli.global, args).await,
             Command::Emulator(args) => {
                 nateq_emulator::cli::run(args)
                     .await
