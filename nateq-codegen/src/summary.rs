@@ -552,3 +552,8 @@ components:
         );
     }
 }
+
+#[cfg(test)]
+mod corpus;
+#[cfg(test)]
+mod edit;
