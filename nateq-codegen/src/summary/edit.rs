@@ -134,3 +134,6 @@ pub fn edited(edit: impl FnOnce(&mut Value)) -> openapiv3::OpenAPI {
 pub fn real() -> openapiv3::OpenAPI {
     edited(|_| {})
 }
+
+/// The edit that changes nothing (the real spec).
+pub fn remove_nothing(_: &mut Value) {}
