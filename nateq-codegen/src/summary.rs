@@ -1,39 +1,202 @@
 //! A spec reduced to the facts that callers depend on, and the difference between two of them.
 //!
-//! The generated-code diff says *how* the Rust changed; this says *what* changed in the API
-//! (an operation, a property, a type, a limit, an enum value, a required list) and whether it
-//! breaks existing callers: a removed field, a tightened limit or a removed enum value does.
+//! [`Summary::of`] keeps what a caller of the API, or of the SDK generated from it, relies on:
+//! operations (path, method, `operationId`, security), parameters of every location, the
+//! request body, response statuses, headers and media types, and every component schema with
+//! its properties (type, format, `nullable`, `required`, limits, `pattern`, enum values) and
+//! where it is used (request, response or both, found by following `$ref`s from the
+//! operations). Descriptions and examples are kept too, so that an edit touching only them is
+//! reported as such. The committed `spec-summary.json` is this value.
+//!
+//! [`Summary::diff`] ([`classify`], with the verdicts of [`rules`]) lists the changes between two summaries, each with a
+//! verdict that knows its direction: narrowing what a client sends, or widening what it
+//! receives, breaks callers; see the crate's README for every kind of change. [`locate`]
+//! finds each change's line in `openapi.yaml`, and [`report`] renders the list as text,
+//! Markdown, JSON or GitHub workflow annotations.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeMap, BTreeSet};
 
-use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, Type};
+use openapiv3::{
+    AdditionalProperties, OpenAPI, Parameter as OaParameter, ParameterSchemaOrContent, ReferenceOr,
+    Schema, SchemaKind, Type,
+};
 use serde::{Deserialize, Serialize};
 
-/// The facts of one spec, keyed by a stable path such as `schema UpdateContactRequest.name`.
+pub mod classify;
+pub mod locate;
+pub mod report;
+pub mod rules;
+mod schema_diff;
+
+pub use classify::Change;
+pub use rules::{Direction, RULES, Rule, Verdict};
+
+/// The version of the summary's shape. A committed summary of another version is rewritten
+/// without a change list (the two cannot be compared fact by fact).
+pub const FORMAT: u32 = 2;
+
+/// The facts of one spec.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Operations: `PUT /contacts/{id}` -> facts about it.
-    pub operations: BTreeMap<String, OperationFacts>,
-    /// Schema properties: `Schema.property` -> facts about it; a schema itself is `Schema`.
+    /// The version of this shape ([`FORMAT`]); 0 in a summary written before it existed.
+    #[serde(default)]
+    pub format: u32,
+    /// The document's title, description and version.
+    #[serde(default)]
+    pub info: Info,
+    /// The servers' URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
+    /// Security schemes by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_schemes: BTreeMap<String, SecurityScheme>,
+    /// Operations: `PUT /contacts/{id}` -> what callers of it rely on.
+    #[serde(default)]
+    pub operations: BTreeMap<String, Operation>,
+    /// Component schemas by name, each with its properties and where it is used.
+    #[serde(default)]
     pub schemas: BTreeMap<String, Facts>,
+}
+
+/// Descriptions and examples: what a docs-only edit touches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Docs {
+    /// `summary` (of an operation) or `title` (of a schema).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// `description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `example`, or the `examples` map when there is no `example`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<serde_json::Value>,
+}
+
+/// The document's `info`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
+    /// `info.title`.
+    #[serde(default)]
+    pub title: String,
+    /// `info.version`.
+    #[serde(default)]
+    pub version: String,
+    /// `info.description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// How a security scheme wants the credential.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityScheme {
+    /// `http`, `apiKey`, `oauth2` or `openIdConnect`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where the credential goes: `bearer` (an http scheme), `header X-Api-Key` (an API
+    /// key), or the flows' or discovery URL.
+    pub scheme: String,
+    /// `bearerFormat` (documentation only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_format: Option<String>,
+    /// Its description.
+    #[serde(default, flatten)]
+    pub docs: Docs,
 }
 
 /// What callers of one operation rely on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OperationFacts {
-    /// The operationId (the generated method's name).
+pub struct Operation {
+    /// The `operationId` (the generated method's name).
     pub operation_id: String,
-    /// Documented response statuses, each with its schema name.
-    pub responses: BTreeMap<String, String>,
-    /// Parameters: `in name` -> facts.
-    pub parameters: BTreeMap<String, Facts>,
+    /// The ways to authenticate, any one of which is enough: scheme name -> scopes. The
+    /// operation's own `security`, or the document's. Empty: no credential is needed.
+    pub security: Vec<BTreeMap<String, Vec<String>>>,
+    /// Parameters, path-level ones included: `path id`, `query fields`, `header X-Trace`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, Parameter>,
+    /// The request body, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<RequestBody>,
+    /// Documented responses by status (`200`, `4XX`, `default`).
+    pub responses: BTreeMap<String, Response>,
+    /// Its summary and description.
+    #[serde(default, flatten)]
+    pub docs: Docs,
 }
 
-/// What callers of one schema or property rely on.
+/// One parameter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// Whether callers must send it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
+    /// Its schema (a named one is referred to, not copied).
+    pub schema: Facts,
+    /// Its description and example.
+    #[serde(default, flatten)]
+    pub docs: Docs,
+}
+
+/// The request body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestBody {
+    /// Whether callers must send it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
+    /// Media type -> its schema and example.
+    pub content: BTreeMap<String, Media>,
+    /// Its description.
+    #[serde(default, flatten)]
+    pub docs: Docs,
+}
+
+/// One media type of a body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// The body's schema (a named one is referred to, not copied).
+    pub schema: Facts,
+    /// Its example.
+    #[serde(default, flatten)]
+    pub docs: Docs,
+}
+
+/// One documented response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// Media type -> its schema and example.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub content: BTreeMap<String, Media>,
+    /// Response headers by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Header>,
+    /// Its description.
+    #[serde(default, flatten)]
+    pub docs: Docs,
+}
+
+/// One response header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Whether the server always sends it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
+    /// Its schema.
+    pub schema: Facts,
+    /// Its description.
+    #[serde(default, flatten)]
+    pub docs: Docs,
+}
+
+/// What callers of one schema, property or parameter rely on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facts {
-    /// The JSON type (`string`, `integer`, `object`, ...), a `$ref` target, or `any`.
+    /// The component schema this is (`$ref`, or `allOf` of one `$ref`); the other facts are
+    /// then that schema's, kept once under [`Summary::schemas`].
+    #[serde(rename = "$ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The JSON type (`string`, `integer`, `object`, `array`, ...), `any`, or the composition
+    /// keyword (`oneOf`, ...); empty for a `$ref`.
+    #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
     pub ty: String,
     /// The `format`, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +204,7 @@ pub struct Facts {
     /// Whether `null` is allowed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub nullable: bool,
-    /// Whether the property is in its schema's `required` list.
+    /// For a property: whether it is in its schema's `required` list.
     #[serde(default, skip_serializing_if = "is_false")]
     pub required: bool,
     /// `maxLength`, if any.
@@ -50,310 +213,318 @@ pub struct Facts {
     /// `minLength`, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_length: Option<usize>,
-    /// Enum values, if any.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// `pattern`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Enum values, as JSON text (`a`, `1`, `true`).
+    #[serde(rename = "enum", default, skip_serializing_if = "Vec::is_empty")]
     pub enum_values: Vec<String>,
-    /// For an object: whether properties beyond those listed are accepted.
+    /// For an object: whether properties beyond those listed are accepted (`None`: not said,
+    /// which means yes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<bool>,
+    /// For an object: its properties.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, Facts>,
+    /// For an array: its items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Box<Facts>>,
+    /// For a component schema: where the operations use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_in: Option<Direction>,
+    /// Its title, description and example.
+    #[serde(default, flatten)]
+    pub docs: Docs,
+}
+
+impl Facts {
+    /// The type as a caller sees it: the referenced schema's name, or the JSON type.
+    pub fn type_name(&self) -> String {
+        match (&self.reference, &self.items) {
+            (Some(name), _) => name.clone(),
+            (None, Some(items)) => format!("array of {}", items.type_name()),
+            (None, None) => self.ty.clone(),
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// One difference between two summaries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    /// Where: `operation PUT /contacts/{id}` or `schema UpdateContactRequest.name`.
-    pub location: String,
-    /// What changed, in words (`maxLength 255 -> 100`).
-    pub what: String,
-    /// Whether existing callers can break.
-    pub breaking: bool,
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mark = if self.breaking { "BREAKING" } else { "ok" };
-        write!(f, "[{mark}] {}: {}", self.location, self.what)
-    }
-}
-
 impl Summary {
     /// Reduces a spec to its facts.
     pub fn of(spec: &OpenAPI) -> Summary {
-        let mut summary = Summary::default();
+        let mut summary = Summary {
+            format: FORMAT,
+            info: Info {
+                title: spec.info.title.clone(),
+                version: spec.info.version.clone(),
+                description: spec.info.description.clone(),
+            },
+            servers: spec.servers.iter().map(|s| s.url.clone()).collect(),
+            ..Summary::default()
+        };
+        let components = spec.components.as_ref();
+        for (name, scheme) in components.iter().flat_map(|c| &c.security_schemes) {
+            if let ReferenceOr::Item(scheme) = scheme {
+                summary
+                    .security_schemes
+                    .insert(name.clone(), security_scheme(scheme));
+            }
+        }
+        let mut request_roots = BTreeSet::new();
+        let mut response_roots = BTreeSet::new();
         for (path, item) in &spec.paths.paths {
             let ReferenceOr::Item(item) = item else {
                 continue;
             };
             for (method, op) in item.iter() {
-                let mut facts = OperationFacts {
+                let mut facts = Operation {
                     operation_id: op.operation_id.clone().unwrap_or_default(),
-                    ..OperationFacts::default()
+                    security: op
+                        .security
+                        .as_ref()
+                        .or(spec.security.as_ref())
+                        .map(|alternatives| {
+                            alternatives
+                                .iter()
+                                .map(|req| {
+                                    req.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    docs: Docs {
+                        summary: op.summary.clone(),
+                        description: op.description.clone(),
+                        example: None,
+                    },
+                    ..Operation::default()
                 };
-                for (status, response) in &op.responses.responses {
-                    facts
-                        .responses
-                        .insert(status.to_string(), response_schema_name(spec, response));
+                // Path-level parameters first, so that the operation's own override them.
+                for param in item.parameters.iter().chain(&op.parameters) {
+                    let Some(param) = resolve_parameter(spec, param) else {
+                        continue;
+                    };
+                    let data = param.parameter_data_ref();
+                    let schema = match &data.format {
+                        ParameterSchemaOrContent::Schema(s) => {
+                            collect_refs(spec, s, &mut request_roots);
+                            facts_of(s)
+                        }
+                        ParameterSchemaOrContent::Content(_) => Facts {
+                            ty: "content".into(),
+                            ..Facts::default()
+                        },
+                    };
+                    facts.parameters.insert(
+                        format!("{} {}", location(param), data.name),
+                        Parameter {
+                            required: data.required,
+                            schema,
+                            docs: Docs {
+                                summary: None,
+                                description: data.description.clone(),
+                                example: example_of(&data.example, &data.examples),
+                            },
+                        },
+                    );
                 }
-                for param in &op.parameters {
-                    if let ReferenceOr::Item(param) = param {
-                        let data = param.parameter_data_ref();
-                        let mut f = match &data.format {
-                            // A parameter is compared by what it sends: a named schema it
-                            // refers to is resolved, so moving a schema into components is
-                            // not a change.
-                            openapiv3::ParameterSchemaOrContent::Schema(s) => {
-                                facts_of(resolve(spec, s))
+                if let Some(body) = op.request_body.as_ref().and_then(|b| resolve_body(spec, b)) {
+                    facts.request_body = Some(RequestBody {
+                        required: body.required,
+                        content: media_of(spec, &body.content, &mut request_roots),
+                        docs: docs(&body.description),
+                    });
+                }
+                let responses = op
+                    .responses
+                    .default
+                    .iter()
+                    .map(|r| ("default".to_string(), r))
+                    .chain(
+                        op.responses
+                            .responses
+                            .iter()
+                            .map(|(s, r)| (s.to_string(), r)),
+                    );
+                for (status, response) in responses {
+                    let Some(response) = resolve_response(spec, response) else {
+                        continue;
+                    };
+                    let mut headers = BTreeMap::new();
+                    for (name, header) in &response.headers {
+                        let Some(header) = resolve_header(spec, header) else {
+                            continue;
+                        };
+                        let schema = match &header.format {
+                            ParameterSchemaOrContent::Schema(s) => {
+                                collect_refs(spec, s, &mut response_roots);
+                                facts_of(s)
                             }
-                            openapiv3::ParameterSchemaOrContent::Content(_) => Facts {
+                            ParameterSchemaOrContent::Content(_) => Facts {
                                 ty: "content".into(),
                                 ..Facts::default()
                             },
                         };
-                        f.required = data.required;
-                        let place = match param {
-                            openapiv3::Parameter::Query { .. } => "query",
-                            openapiv3::Parameter::Header { .. } => "header",
-                            openapiv3::Parameter::Path { .. } => "path",
-                            openapiv3::Parameter::Cookie { .. } => "cookie",
-                        };
-                        facts.parameters.insert(format!("{place} {}", data.name), f);
+                        headers.insert(
+                            name.clone(),
+                            Header {
+                                required: header.required,
+                                schema,
+                                docs: Docs {
+                                    summary: None,
+                                    description: header.description.clone(),
+                                    example: example_of(&header.example, &header.examples),
+                                },
+                            },
+                        );
                     }
+                    facts.responses.insert(
+                        status,
+                        Response {
+                            content: media_of(spec, &response.content, &mut response_roots),
+                            headers,
+                            docs: docs(&Some(response.description.clone())),
+                        },
+                    );
                 }
                 summary
                     .operations
                     .insert(format!("{} {path}", method.to_uppercase()), facts);
             }
         }
-        if let Some(components) = &spec.components {
-            for (name, schema) in &components.schemas {
-                summary.add_schema(name, schema);
-            }
+        for (name, schema) in components.iter().flat_map(|c| &c.schemas) {
+            let mut facts = facts_of(schema);
+            facts.used_in = Some(
+                match (request_roots.contains(name), response_roots.contains(name)) {
+                    (true, true) => Direction::Both,
+                    (true, false) => Direction::Request,
+                    (false, true) => Direction::Response,
+                    (false, false) => Direction::None,
+                },
+            );
+            summary.schemas.insert(name.clone(), facts);
         }
         summary
     }
 
-    fn add_schema(&mut self, name: &str, schema: &ReferenceOr<Schema>) {
-        self.schemas.insert(name.to_string(), facts_of(schema));
-        let ReferenceOr::Item(schema) = schema else {
-            return;
-        };
-        if let SchemaKind::Type(Type::Object(obj)) = &schema.schema_kind {
-            for (prop, prop_schema) in &obj.properties {
-                let mut facts = match prop_schema {
-                    ReferenceOr::Reference { reference } => Facts {
-                        ty: ref_name(reference),
-                        ..Facts::default()
-                    },
-                    ReferenceOr::Item(s) => facts_of_schema(s),
-                };
-                facts.required = obj.required.iter().any(|r| r == prop);
-                self.schemas.insert(format!("{name}.{prop}"), facts);
-            }
-        }
-    }
-
-    /// Lists what changed from `old` to `new`, in a stable order.
+    /// Lists what changed from `old` to `new`, in a stable order, each change with its
+    /// verdict; `line` is left empty (see [`locate::Locator`]).
     pub fn diff(old: &Summary, new: &Summary) -> Vec<Change> {
-        let mut changes = Vec::new();
-        for (key, o) in &old.operations {
-            let location = format!("operation {key}");
-            match new.operations.get(key) {
-                None => changes.push(Change {
-                    location,
-                    what: format!("removed (operationId {})", o.operation_id),
-                    breaking: true,
-                }),
-                Some(n) => diff_operation(&location, o, n, &mut changes),
-            }
-        }
-        for (key, n) in &new.operations {
-            if !old.operations.contains_key(key) {
-                changes.push(Change {
-                    location: format!("operation {key}"),
-                    what: format!("added (operationId {})", n.operation_id),
-                    breaking: false,
-                });
-            }
-        }
-        diff_facts_maps("schema", &old.schemas, &new.schemas, &mut changes);
-        changes
+        classify::diff(old, new)
     }
 }
 
-fn diff_operation(location: &str, o: &OperationFacts, n: &OperationFacts, out: &mut Vec<Change>) {
-    if o.operation_id != n.operation_id {
-        out.push(Change {
-            location: location.to_string(),
-            what: format!(
-                "operationId {} -> {} (the method is renamed)",
-                o.operation_id, n.operation_id
-            ),
-            breaking: true,
-        });
-    }
-    for (status, schema) in &o.responses {
-        match n.responses.get(status) {
-            None => out.push(Change {
-                location: location.to_string(),
-                what: format!("response {status} removed"),
-                breaking: true,
-            }),
-            Some(new_schema) if new_schema != schema => out.push(Change {
-                location: location.to_string(),
-                what: format!("response {status} schema {schema} -> {new_schema}"),
-                breaking: true,
-            }),
-            Some(_) => {}
-        }
-    }
-    for status in n.responses.keys() {
-        if !o.responses.contains_key(status) {
-            out.push(Change {
-                location: location.to_string(),
-                what: format!("response {status} added"),
-                breaking: false,
-            });
-        }
-    }
-    diff_facts_maps(
-        &format!("{location} parameter"),
-        &o.parameters,
-        &n.parameters,
-        out,
-    );
-}
-
-fn diff_facts_maps(
-    prefix: &str,
-    old: &BTreeMap<String, Facts>,
-    new: &BTreeMap<String, Facts>,
-    out: &mut Vec<Change>,
-) {
-    for (key, o) in old {
-        let location = format!("{prefix} {key}");
-        match new.get(key) {
-            None => out.push(Change {
-                location,
-                what: "removed".into(),
-                breaking: true,
-            }),
-            Some(n) => diff_facts(&location, o, n, out),
-        }
-    }
-    for (key, n) in new {
-        if !old.contains_key(key) {
-            out.push(Change {
-                location: format!("{prefix} {key}"),
-                what: format!(
-                    "added ({}{})",
-                    n.ty,
-                    if n.required { ", required" } else { "" }
-                ),
-                // A new required property breaks every caller that does not send it.
-                breaking: n.required,
-            });
-        }
+fn docs(description: &Option<String>) -> Docs {
+    Docs {
+        summary: None,
+        description: description.clone(),
+        example: None,
     }
 }
 
-fn diff_facts(location: &str, o: &Facts, n: &Facts, out: &mut Vec<Change>) {
-    let mut push = |what: String, breaking: bool| {
-        out.push(Change {
-            location: location.to_string(),
-            what,
-            breaking,
-        })
+fn example_of(
+    example: &Option<serde_json::Value>,
+    examples: &indexmap::IndexMap<String, ReferenceOr<openapiv3::Example>>,
+) -> Option<serde_json::Value> {
+    example.clone().or_else(|| {
+        (!examples.is_empty())
+            .then(|| serde_json::to_value(examples).ok())
+            .flatten()
+    })
+}
+
+fn location(param: &OaParameter) -> &'static str {
+    match param {
+        OaParameter::Query { .. } => "query",
+        OaParameter::Header { .. } => "header",
+        OaParameter::Path { .. } => "path",
+        OaParameter::Cookie { .. } => "cookie",
+    }
+}
+
+fn security_scheme(scheme: &openapiv3::SecurityScheme) -> SecurityScheme {
+    use openapiv3::SecurityScheme as S;
+    let (kind, place, bearer_format, description) = match scheme {
+        S::APIKey {
+            location,
+            name,
+            description,
+            ..
+        } => {
+            let place = match location {
+                openapiv3::APIKeyLocation::Query => "query",
+                openapiv3::APIKeyLocation::Header => "header",
+                openapiv3::APIKeyLocation::Cookie => "cookie",
+            };
+            ("apiKey", format!("{place} {name}"), None, description)
+        }
+        S::HTTP {
+            scheme,
+            bearer_format,
+            description,
+            ..
+        } => (
+            "http",
+            scheme.to_lowercase(),
+            bearer_format.clone(),
+            description,
+        ),
+        S::OAuth2 {
+            flows, description, ..
+        } => (
+            "oauth2",
+            serde_json::to_string(flows).unwrap_or_default(),
+            None,
+            description,
+        ),
+        S::OpenIDConnect {
+            open_id_connect_url,
+            description,
+            ..
+        } => (
+            "openIdConnect",
+            open_id_connect_url.clone(),
+            None,
+            description,
+        ),
     };
-    if o.ty != n.ty {
-        push(format!("type {} -> {}", o.ty, n.ty), true);
-    }
-    if o.format != n.format {
-        push(
-            format!("format {} -> {}", show(&o.format), show(&n.format)),
-            true,
-        );
-    }
-    if o.nullable != n.nullable {
-        // A value that may now be null breaks readers; one that may no longer be null breaks
-        // writers that send null.
-        push(format!("nullable {} -> {}", o.nullable, n.nullable), true);
-    }
-    if o.required != n.required {
-        push(
-            format!("required {} -> {}", o.required, n.required),
-            n.required,
-        );
-    }
-    if o.max_length != n.max_length {
-        let tightened = match (o.max_length, n.max_length) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(a), Some(b)) => b < a,
-        };
-        push(
-            format!(
-                "maxLength {} -> {}{}",
-                show(&o.max_length),
-                show(&n.max_length),
-                if tightened {
-                    " (tightened)"
-                } else {
-                    " (relaxed)"
-                }
-            ),
-            tightened,
-        );
-    }
-    if o.min_length != n.min_length {
-        let tightened = match (o.min_length, n.min_length) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(a), Some(b)) => b > a,
-        };
-        push(
-            format!(
-                "minLength {} -> {}{}",
-                show(&o.min_length),
-                show(&n.min_length),
-                if tightened {
-                    " (tightened)"
-                } else {
-                    " (relaxed)"
-                }
-            ),
-            tightened,
-        );
-    }
-    for v in &o.enum_values {
-        if !n.enum_values.contains(v) {
-            push(format!("enum value `{v}` removed"), true);
-        }
-    }
-    for v in &n.enum_values {
-        if !o.enum_values.contains(v) {
-            push(format!("enum value `{v}` added"), false);
-        }
-    }
-    if o.additional_properties != n.additional_properties {
-        let closed = n.additional_properties == Some(false);
-        push(
-            format!(
-                "additionalProperties {} -> {}",
-                show(&o.additional_properties),
-                show(&n.additional_properties)
-            ),
-            closed,
-        );
+    SecurityScheme {
+        kind: kind.to_string(),
+        scheme: place,
+        bearer_format,
+        docs: docs(description),
     }
 }
 
-fn show<T: fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref()
-        .map_or_else(|| "none".to_string(), ToString::to_string)
+fn media_of(
+    spec: &OpenAPI,
+    content: &indexmap::IndexMap<String, openapiv3::MediaType>,
+    roots: &mut BTreeSet<String>,
+) -> BTreeMap<String, Media> {
+    content
+        .iter()
+        .map(|(media_type, media)| {
+            let schema = media.schema.as_ref().map_or_else(Facts::default, |s| {
+                collect_refs(spec, s, roots);
+                facts_of(s)
+            });
+            let example = example_of(&media.example, &media.examples);
+            (
+                media_type.clone(),
+                Media {
+                    schema,
+                    docs: Docs {
+                        summary: None,
+                        description: None,
+                        example,
+                    },
+                },
+            )
+        })
+        .collect()
 }
 
 fn ref_name(reference: &str) -> String {
@@ -364,88 +535,209 @@ fn ref_name(reference: &str) -> String {
         .to_string()
 }
 
-fn response_schema_name(spec: &OpenAPI, response: &ReferenceOr<openapiv3::Response>) -> String {
-    let response = match response {
-        ReferenceOr::Item(r) => Some(r),
-        ReferenceOr::Reference { reference } => spec.components.as_ref().and_then(|c| {
-            c.responses
-                .get(&ref_name(reference))
-                .and_then(|r| r.as_item())
-        }),
-    };
-    response
-        .and_then(|r| r.content.get("application/json"))
-        .and_then(|media| media.schema.as_ref())
-        .map_or_else(
-            || "none".to_string(),
-            |schema| match schema {
-                ReferenceOr::Reference { reference } => ref_name(reference),
-                ReferenceOr::Item(s) => facts_of_schema(s).ty,
-            },
-        )
-}
-
-/// The component schema that `schema` refers to, or `schema` itself.
-fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> &'a ReferenceOr<Schema> {
-    let ReferenceOr::Reference { reference } = schema else {
-        return schema;
-    };
-    let name = ref_name(reference);
+fn component<'a, T>(
+    reference: &str,
+    map: impl FnOnce(&'a openapiv3::Components) -> &'a indexmap::IndexMap<String, ReferenceOr<T>>,
+    spec: &'a OpenAPI,
+) -> Option<&'a T> {
     spec.components
         .as_ref()
-        .and_then(|c| c.schemas.get(&name))
-        .unwrap_or(schema)
+        .and_then(|c| map(c).get(&ref_name(reference)))
+        .and_then(ReferenceOr::as_item)
+}
+
+fn resolve_parameter<'a>(
+    spec: &'a OpenAPI,
+    param: &'a ReferenceOr<OaParameter>,
+) -> Option<&'a OaParameter> {
+    match param {
+        ReferenceOr::Item(p) => Some(p),
+        ReferenceOr::Reference { reference } => component(reference, |c| &c.parameters, spec),
+    }
+}
+
+fn resolve_body<'a>(
+    spec: &'a OpenAPI,
+    body: &'a ReferenceOr<openapiv3::RequestBody>,
+) -> Option<&'a openapiv3::RequestBody> {
+    match body {
+        ReferenceOr::Item(b) => Some(b),
+        ReferenceOr::Reference { reference } => component(reference, |c| &c.request_bodies, spec),
+    }
+}
+
+fn resolve_response<'a>(
+    spec: &'a OpenAPI,
+    response: &'a ReferenceOr<openapiv3::Response>,
+) -> Option<&'a openapiv3::Response> {
+    match response {
+        ReferenceOr::Item(r) => Some(r),
+        ReferenceOr::Reference { reference } => component(reference, |c| &c.responses, spec),
+    }
+}
+
+fn resolve_header<'a>(
+    spec: &'a OpenAPI,
+    header: &'a ReferenceOr<openapiv3::Header>,
+) -> Option<&'a openapiv3::Header> {
+    match header {
+        ReferenceOr::Item(h) => Some(h),
+        ReferenceOr::Reference { reference } => component(reference, |c| &c.headers, spec),
+    }
+}
+
+/// Adds to `found` every component schema that `schema` reaches through `$ref`s.
+fn collect_refs(spec: &OpenAPI, schema: &ReferenceOr<Schema>, found: &mut BTreeSet<String>) {
+    match schema {
+        ReferenceOr::Reference { reference } => {
+            let name = ref_name(reference);
+            let target = spec.components.as_ref().and_then(|c| c.schemas.get(&name));
+            if found.insert(name) {
+                target
+                    .into_iter()
+                    .for_each(|t| collect_refs(spec, t, found));
+            }
+        }
+        ReferenceOr::Item(schema) => {
+            for child in children(schema) {
+                collect_refs(spec, &child, found);
+            }
+        }
+    }
+}
+
+/// The schemas directly inside `schema`: properties, items, composition branches.
+fn children(schema: &Schema) -> Vec<ReferenceOr<Schema>> {
+    let unbox = |s: &ReferenceOr<Box<Schema>>| s.clone().unbox();
+    match &schema.schema_kind {
+        SchemaKind::Type(Type::Object(o)) => {
+            let mut all: Vec<_> = o.properties.values().map(unbox).collect();
+            if let Some(AdditionalProperties::Schema(s)) = &o.additional_properties {
+                all.push((**s).clone());
+            }
+            all
+        }
+        SchemaKind::Type(Type::Array(a)) => a.items.iter().map(unbox).collect(),
+        SchemaKind::AllOf { all_of: list }
+        | SchemaKind::OneOf { one_of: list }
+        | SchemaKind::AnyOf { any_of: list } => list.clone(),
+        SchemaKind::Not { not } => vec![(**not).clone()],
+        SchemaKind::Any(any) => any
+            .properties
+            .values()
+            .map(unbox)
+            .chain(any.items.iter().map(unbox))
+            .chain(any.all_of.iter().cloned())
+            .chain(any.one_of.iter().cloned())
+            .chain(any.any_of.iter().cloned())
+            .collect(),
+        SchemaKind::Type(_) => Vec::new(),
+    }
 }
 
 fn facts_of(schema: &ReferenceOr<Schema>) -> Facts {
     match schema {
         ReferenceOr::Reference { reference } => Facts {
-            ty: ref_name(reference),
+            reference: Some(ref_name(reference)),
             ..Facts::default()
         },
         ReferenceOr::Item(s) => facts_of_schema(s),
     }
 }
 
+fn facts_of_boxed(schema: &ReferenceOr<Box<Schema>>) -> Facts {
+    match schema {
+        ReferenceOr::Reference { reference } => Facts {
+            reference: Some(ref_name(reference)),
+            ..Facts::default()
+        },
+        ReferenceOr::Item(s) => facts_of_schema(s),
+    }
+}
+
+fn enum_text<T: Serialize>(values: &[Option<T>]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| match v {
+            Some(v) => match serde_json::to_value(v) {
+                Ok(serde_json::Value::String(s)) => s,
+                Ok(other) => other.to_string(),
+                Err(_) => String::new(),
+            },
+            None => "null".to_string(),
+        })
+        .collect()
+}
+
 fn facts_of_schema(schema: &Schema) -> Facts {
+    let data = &schema.schema_data;
     let mut facts = Facts {
-        nullable: schema.schema_data.nullable,
+        nullable: data.nullable,
+        docs: Docs {
+            summary: data.title.clone(),
+            description: data.description.clone(),
+            example: data.example.clone(),
+        },
         ..Facts::default()
     };
     match &schema.schema_kind {
         SchemaKind::Type(Type::String(s)) => {
             facts.ty = "string".into();
-            facts.format = format_name(&s.format);
+            facts.format = format_name(&s.format, |f| match f {
+                openapiv3::StringFormat::Date => "date",
+                openapiv3::StringFormat::DateTime => "date-time",
+                openapiv3::StringFormat::Password => "password",
+                openapiv3::StringFormat::Byte => "byte",
+                openapiv3::StringFormat::Binary => "binary",
+            });
             facts.max_length = s.max_length;
             facts.min_length = s.min_length;
-            facts.enum_values = s.enumeration.iter().flatten().cloned().collect();
+            facts.pattern = s.pattern.clone();
+            facts.enum_values = enum_text(&s.enumeration);
         }
         SchemaKind::Type(Type::Integer(i)) => {
             facts.ty = "integer".into();
-            facts.format = format_name(&i.format);
+            facts.format = format_name(&i.format, |f| match f {
+                openapiv3::IntegerFormat::Int32 => "int32",
+                openapiv3::IntegerFormat::Int64 => "int64",
+            });
+            facts.enum_values = enum_text(&i.enumeration);
         }
         SchemaKind::Type(Type::Number(n)) => {
             facts.ty = "number".into();
-            facts.format = format_name(&n.format);
+            facts.format = format_name(&n.format, |f| match f {
+                openapiv3::NumberFormat::Float => "float",
+                openapiv3::NumberFormat::Double => "double",
+            });
+            facts.enum_values = enum_text(&n.enumeration);
         }
-        SchemaKind::Type(Type::Boolean(_)) => facts.ty = "boolean".into(),
+        SchemaKind::Type(Type::Boolean(b)) => {
+            facts.ty = "boolean".into();
+            facts.enum_values = enum_text(&b.enumeration);
+        }
         SchemaKind::Type(Type::Array(a)) => {
-            let item = a
-                .items
-                .as_ref()
-                .map_or_else(|| "any".to_string(), |i| facts_of(&i.clone().unbox()).ty);
-            facts.ty = format!("array of {item}");
+            facts.ty = "array".into();
+            facts.items = a.items.as_ref().map(|i| Box::new(facts_of_boxed(i)));
         }
         SchemaKind::Type(Type::Object(o)) => {
             facts.ty = "object".into();
             facts.additional_properties = match &o.additional_properties {
                 None => None,
-                Some(openapiv3::AdditionalProperties::Any(b)) => Some(*b),
-                Some(openapiv3::AdditionalProperties::Schema(_)) => Some(true),
+                Some(AdditionalProperties::Any(b)) => Some(*b),
+                Some(AdditionalProperties::Schema(_)) => Some(true),
             };
+            for (name, prop) in &o.properties {
+                let mut prop_facts = facts_of_boxed(prop);
+                prop_facts.required = o.required.iter().any(|r| r == name);
+                facts.properties.insert(name.clone(), prop_facts);
+            }
         }
+        // `allOf` of one `$ref` is how OpenAPI 3.0 makes a named schema nullable or gives
+        // it its own description: the property *is* that schema.
         SchemaKind::AllOf { all_of } if all_of.len() == 1 => {
-            facts.ty = facts_of(&all_of[0]).ty;
+            let inner = facts_of(&all_of[0]);
+            facts.reference = inner.reference;
+            facts.ty = inner.ty;
         }
         SchemaKind::AllOf { .. } => facts.ty = "allOf".into(),
         SchemaKind::OneOf { .. } => facts.ty = "oneOf".into(),
@@ -456,99 +748,22 @@ fn facts_of_schema(schema: &Schema) -> Facts {
     facts
 }
 
-fn format_name<T: fmt::Debug>(format: &openapiv3::VariantOrUnknownOrEmpty<T>) -> Option<String> {
+fn format_name<T>(
+    format: &openapiv3::VariantOrUnknownOrEmpty<T>,
+    name: impl FnOnce(&T) -> &'static str,
+) -> Option<String> {
     match format {
-        openapiv3::VariantOrUnknownOrEmpty::Item(v) => Some(format!("{v:?}").to_lowercase()),
+        openapiv3::VariantOrUnknownOrEmpty::Item(v) => Some(name(v).to_string()),
         openapiv3::VariantOrUnknownOrEmpty::Unknown(s) => Some(s.clone()),
         openapiv3::VariantOrUnknownOrEmpty::Empty => None,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(max: usize, enum_values: &str) -> OpenAPI {
-        let text = format!(
-            r#"
-openapi: 3.0.3
-info: {{title: t, version: "1"}}
-paths:
-  /c/{{id}}:
-    put:
-      operationId: upd
-      parameters:
-        - {{name: id, in: path, required: true, schema: {{type: string}}}}
-      responses:
-        "200": {{description: ok}}
-components:
-  schemas:
-    Req:
-      type: object
-      properties:
-        name: {{type: string, maxLength: {max}}}
-        kind: {{type: string, enum: [{enum_values}]}}
-"#
-        );
-        match serde_yaml::from_str(&text) {
-            Ok(s) => s,
-            Err(e) => panic!("test spec does not parse: {e}"),
-        }
-    }
-
-    #[test]
-    fn tightened_limit_and_removed_enum_value_are_breaking() {
-        let old = Summary::of(&spec(255, "a, b"));
-        let new = Summary::of(&spec(100, "a, c"));
-        let changes = Summary::diff(&old, &new);
-        let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            text,
-            vec![
-                "[BREAKING] schema Req.kind: enum value `b` removed",
-                "[ok] schema Req.kind: enum value `c` added",
-                "[BREAKING] schema Req.name: maxLength 255 -> 100 (tightened)",
-            ]
-        );
-    }
-
-    #[test]
-    fn a_parameter_schema_moved_into_components_is_compared_by_what_it_sends() {
-        let inline = spec(255, "a");
-        let text = serde_yaml::to_string(&inline).unwrap_or_else(|e| panic!("{e}"));
-        let moved = text
-            .replace(
-                "schema:\n          type: string\n",
-                "schema:\n          $ref: '#/components/schemas/Id'\n",
-            )
-            .replace(
-                "  schemas:\n",
-                "  schemas:\n    Id:\n      type: string\n      minLength: 1\n",
-            );
-        let moved: OpenAPI = serde_yaml::from_str(&moved).unwrap_or_else(|e| panic!("{e}"));
-        let changes = Summary::diff(&Summary::of(&inline), &Summary::of(&moved));
-        let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
-        // The parameter gained `minLength`, the schema is new; its type did not change.
-        assert_eq!(
-            text,
-            vec![
-                "[BREAKING] operation PUT /c/{id} parameter path id: minLength none -> 1 (tightened)",
-                "[ok] schema Id: added (string)",
-            ]
-        );
-    }
-
-    #[test]
-    fn relaxed_limit_is_not_breaking_and_equal_specs_have_no_changes() {
-        let old = Summary::of(&spec(100, "a"));
-        assert!(Summary::diff(&old, &old).is_empty());
-        let new = Summary::of(&spec(255, "a"));
-        let changes = Summary::diff(&old, &new);
-        assert_eq!(changes.len(), 1);
-        assert!(!changes[0].breaking);
-        assert_eq!(
-            changes[0].what,
-            "maxLength 100 -> 255 (relaxed)".to_string()
-        );
-    }
-}
+mod corpus;
+#[cfg(test)]
+mod edit;
+#[cfg(test)]
+mod rows;
+#[cfg(test)]
+mod tests;
