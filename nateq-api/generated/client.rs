@@ -2948,12 +2948,9 @@ pub mod builder {
         pub fn id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<crate::ContactId>,
+            <V as std::convert::TryInto<crate::ContactId>>::Error: std::fmt::Display,
         {
-            self.id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `crate :: ContactId` for id failed".to_string()
-                });
+            self.id = value.try_into().map_err(|e| e.to_string());
             self
         }
         pub fn body<V>(mut self, value: V) -> Self

@@ -133,6 +133,40 @@ impl ContactUpdate {
     }
 }
 
+/// The generated builder takes a [`ContactUpdate`] as its body: the fields are checked as
+/// for [`Contacts::update`](crate::Contacts::update), and a refused field (or id) is named in
+/// the builder's error.
+///
+/// ```no_run
+/// # async fn run(client: nateq_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use nateq_api::ContactUpdate;
+///
+/// let response = client
+///     .update_contact()
+///     .id("ct_1")
+///     .body(ContactUpdate::new().name("Ada Lovelace").do_not_contact(true))
+///     .send()
+///     .await?;
+/// println!("{:?}", response.into_inner().data);
+/// # Ok(()) }
+/// ```
+impl TryFrom<ContactUpdate> for types::UpdateContactRequest {
+    type Error = ValidationError;
+
+    fn try_from(update: ContactUpdate) -> Result<Self, ValidationError> {
+        update.into_request()
+    }
+}
+
+/// Like `TryFrom<ContactUpdate>`, without consuming the update.
+impl TryFrom<&ContactUpdate> for types::UpdateContactRequest {
+    type Error = ValidationError;
+
+    fn try_from(update: &ContactUpdate) -> Result<Self, ValidationError> {
+        update.to_request()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeIm
 
 pub mod fields;
 pub mod operations;
+pub mod patch;
 pub mod summary;
 
 /// The first lines of every generated file: what it is and how to regenerate it.
@@ -57,6 +58,15 @@ pub enum Error {
         path: PathBuf,
         /// Which property, and why.
         reason: String,
+    },
+    /// A change this generator makes to progenitor's output found nothing to change:
+    /// progenitor's output is not what the generator expects.
+    #[error("{path}: cannot adjust the generated client: {what}")]
+    Patch {
+        /// The spec file.
+        path: PathBuf,
+        /// What was looked for.
+        what: String,
     },
     /// progenitor produced tokens that do not parse as a Rust file (a generator bug).
     #[error("{path}: generated code does not parse: {source}")]
@@ -117,10 +127,18 @@ pub fn generate(text: &str, path: &Path) -> Result<String, Error> {
             path: path.to_path_buf(),
             source,
         })?;
-    let file = syn::parse2::<syn::File>(tokens).map_err(|source| Error::Syntax {
+    let mut file = syn::parse2::<syn::File>(tokens).map_err(|source| Error::Syntax {
         path: path.to_path_buf(),
         source,
     })?;
+    // The spec's ContactId is the one replacement type: its builder setter must keep the
+    // reason an id is refused. Finding none means progenitor changed its output.
+    if patch::keep_conversion_errors(&mut file) == 0 {
+        return Err(Error::Patch {
+            path: path.to_path_buf(),
+            what: "no builder setter of `ContactId` with a fixed conversion message".into(),
+        });
+    }
     let code = prettyplease::unparse(&file);
     Ok(format!("{HEADER}\n{code}"))
 }

@@ -67,6 +67,71 @@ async fn generated_builder_sends_put_with_bearer_json_and_only_the_set_fields() 
     );
 }
 
+/// The builder takes the SDK's `ContactUpdate` as its body, and a refused id or field is named
+/// in its error as the concise API names it; nothing is sent.
+#[tokio::test]
+async fn the_builder_takes_a_contact_update_and_names_what_it_refuses() {
+    let server = ScriptServer::start(vec![ok_contact("ct_1", "Ada")]).await;
+    let client = client(&server.base_url(), 0);
+    let update = ContactUpdate::new()
+        .name("Ada")
+        .do_not_contact(true)
+        .contact_type("guest");
+    let response = client
+        .update_contact()
+        .id("ct_1")
+        .body(update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].json(),
+        serde_json::json!({"name": "Ada", "doNotContact": true, "type": "guest"})
+    );
+
+    let limit = nateq_api::fields::field("name")
+        .and_then(|f| f.max_length)
+        .unwrap();
+    let refused = [
+        (
+            client
+                .update_contact()
+                .id("a\nb")
+                .body(ContactUpdate::new().name("x")),
+            "invalid id: control character at position 1".to_owned(),
+        ),
+        (
+            client
+                .update_contact()
+                .id("..")
+                .body(ContactUpdate::new().name("x")),
+            "invalid id: `.` and `..` are not contact ids".to_owned(),
+        ),
+        (
+            client
+                .update_contact()
+                .id("ct_1")
+                .body(ContactUpdate::new().name("x".repeat(limit + 1))),
+            format!(
+                "invalid name: {} characters is longer than the limit of {limit}",
+                limit + 1
+            ),
+        ),
+    ];
+    for (builder, expected) in refused {
+        let err = builder.send().await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, progenitor_client::Error::InvalidRequest(_)) && text.contains(&expected),
+            "{text:?} does not contain {expected:?}"
+        );
+    }
+    assert_eq!(server.requests().len(), 1, "a refused request was sent");
+}
+
 #[tokio::test]
 async fn concise_update_sends_the_same_request_and_unwraps_the_envelope() {
     let server = ScriptServer::start(vec![ok_contact("ct_1", "Ada Lovelace")]).await;

@@ -339,7 +339,12 @@ mod tests {
         let edited = edit(&spec);
         assert_ne!(spec, edited, "the edit changed nothing");
         write(&tmp.join(SPEC), &edited)?;
-        for name in ["client.rs", "fields.rs", "operations.rs", "spec-summary.json"] {
+        for name in [
+            "client.rs",
+            "fields.rs",
+            "operations.rs",
+            "spec-summary.json",
+        ] {
             write(
                 &tmp.join(SNAPSHOT).join(name),
                 &std::fs::read_to_string(real.join(SNAPSHOT).join(name))?,
