@@ -122,7 +122,11 @@ async fn a_stall_outlasts_a_client_timeout_and_applies_nothing() {
         "{entry:?}"
     );
     tokio::time::sleep_until((started + stall * 2).into()).await;
-    assert_eq!(h.stored("ct_demo_1"), before, "the stalled update was applied");
+    assert_eq!(
+        h.stored("ct_demo_1"),
+        before,
+        "the stalled update was applied"
+    );
     assert_eq!(h.emu.requests().len(), 1);
 }
 
