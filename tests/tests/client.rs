@@ -244,6 +244,41 @@ async fn retries_give_up_after_the_policy_and_keep_the_last_status() {
     assert!(err.is_retryable());
 }
 
+/// Retries wait between attempts: full jitter below an exponential ceiling (50, 100, 200,
+/// 400, 400 and 400 ms here), so six retries of a 503 wait over 100 ms in all (the chance that
+/// six such waits add up to less is about 2 in 100,000), and no more than the ceilings allow;
+/// without a backoff they would follow each other at once.
+#[tokio::test]
+async fn retries_back_off_between_attempts() {
+    let server = ScriptServer::start(vec![error_envelope(503, "UNAVAILABLE", "down")]).await;
+    let client = support::builder(&server.base_url())
+        .retry_policy(
+            nateq_api::RetryPolicy::default()
+                .max_retries(6)
+                .base_delay(Duration::from_millis(50))
+                .max_delay(Duration::from_millis(400)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(outcome.attempts, 7);
+    assert_eq!(server.requests().len(), 7);
+    assert_eq!(
+        outcome.result.unwrap_err().status().map(|s| s.as_u16()),
+        Some(503)
+    );
+    assert!(
+        elapsed >= Duration::from_millis(100),
+        "no backoff: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = ScriptServer::start(vec![
