@@ -18,7 +18,7 @@ use support::{Emu, report, run_with_report, signal_mid_run, texts, write};
 fn body(i: usize) -> Value {
     json!({
         "name": format!("Bulk {i}"),
-        "doNotContact": i % 2 == 0,
+        "doNotContact": i.is_multiple_of(2),
         "externalId": format!("ext-{i}"),
     })
 }
@@ -46,7 +46,7 @@ fn not_a_field() -> String {
 }
 
 /// The journal's requests per contact id.
-fn by_contact<'a>(entries: &'a [JournalEntry]) -> BTreeMap<&'a str, Vec<&'a JournalEntry>> {
+fn by_contact(entries: &[JournalEntry]) -> BTreeMap<&str, Vec<&JournalEntry>> {
     let mut by_contact: BTreeMap<&str, Vec<&JournalEntry>> = BTreeMap::new();
     for entry in entries {
         let id = entry.contact_id.as_deref().unwrap_or_default();

@@ -70,7 +70,7 @@ fn five_thousand_rows_through_twenty_percent_faults_all_land_exactly_once() {
         json!({
             "name": format!("Soak {i}"),
             "externalId": format!("soak-{i}"),
-            "isPotentialClient": i % 3 == 0,
+            "isPotentialClient": i.is_multiple_of(3),
         })
     };
     let mut rows = String::new();
@@ -146,7 +146,11 @@ fn five_thousand_rows_through_twenty_percent_faults_all_land_exactly_once() {
         let stored = emu.contact(&id).contact;
         assert_eq!(stored.name, Some(format!("Soak {i}")), "{id}");
         assert_eq!(stored.external_id, Some(format!("soak-{i}")), "{id}");
-        assert_eq!(stored.is_potential_client, Some(i % 3 == 0), "{id}");
+        assert_eq!(
+            stored.is_potential_client,
+            Some(i.is_multiple_of(3)),
+            "{id}"
+        );
 
         let requests = &journal[&id];
         assert_eq!(requests.len() as u64, attempts[&(i as u64)], "{id}");
