@@ -13,9 +13,9 @@
 # Usage: .ci/drill-new-field.sh
 #   The copy builds in the workspace's own target directory (CARGO_TARGET_DIR is honoured), so
 #   it compiles only the workspace's crates and reuses every dependency. Its crates get another
-#   version (0.1.0+drill), so their artifacts sit beside the workspace's without replacing
-#   them; the binaries cargo copies to target/debug (nateq, nateq-emulator, xtask) are put back
-#   at the end.
+#   version (the workspace's, plus "+drill"), so their artifacts sit beside the workspace's
+#   without replacing them; the binaries cargo copies to target/debug (nateq, nateq-emulator,
+#   xtask) are put back at the end.
 # Needs python3 with PyYAML (the schemathesis venv of .ci/schemathesis.sh has it).
 set -euo pipefail
 
@@ -77,9 +77,13 @@ say "adding drillNote (request and contact) and drillTicketId (request only) to 
 "$PYTHON" - openapi.yaml Cargo.toml <<'PY'
 import re
 import sys
-import tomllib
 
 import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python before 3.11: the build below reads the manifest anyway
+    tomllib = None
 
 spec_path, manifest_path = sys.argv[1], sys.argv[2]
 with open(spec_path, encoding="utf-8") as f:
@@ -116,7 +120,8 @@ assert section, "no [workspace.package] in Cargo.toml"
 body = re.sub(r'(?m)^version = "([^"+]+)"$', r'version = "\1+drill"', section.group(1), count=1)
 assert body != section.group(1), "no version in [workspace.package]"
 manifest = manifest[: section.start(1)] + body + manifest[section.end(1) :]
-assert tomllib.loads(manifest)["workspace"]["package"]["version"].endswith("+drill")
+if tomllib:
+    assert tomllib.loads(manifest)["workspace"]["package"]["version"].endswith("+drill")
 with open(manifest_path, "w", encoding="utf-8") as f:
     f.write(manifest)
 PY
