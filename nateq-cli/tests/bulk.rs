@@ -10,23 +10,65 @@ use std::path::Path;
 use std::time::Duration;
 
 use nateq_api::ContactUpdate;
-use nateq_emulator::{FaultConfig, FaultKind};
-use serde_json::json;
+use nateq_emulator::{FaultConfig, FaultKind, JournalEntry};
+use serde_json::{Value, json};
 use support::{Emu, report, run_with_report, signal_mid_run, texts, write};
+
+/// The fields row `i` sets: what its request's body must be.
+fn body(i: usize) -> Value {
+    json!({
+        "name": format!("Bulk {i}"),
+        "doNotContact": i.is_multiple_of(2),
+        "externalId": format!("ext-{i}"),
+    })
+}
 
 /// JSONL rows `{"id":"ct_demo_i","name":"Bulk i",...}` for `i` in `range`, one per line.
 fn jsonl_rows(range: std::ops::RangeInclusive<usize>) -> String {
     let mut out = String::new();
     for i in range {
-        let row = json!({
-            "id": format!("ct_demo_{i}"),
-            "name": format!("Bulk {i}"),
-            "doNotContact": i % 2 == 0,
-            "externalId": format!("ext-{i}"),
-        });
+        let mut row = body(i);
+        row["id"] = json!(format!("ct_demo_{i}"));
         writeln!(out, "{row}").unwrap();
     }
     out
+}
+
+/// A property (or CSV column) name the spec can never have: every field name of the
+/// generated table joined, longer than any one of them.
+fn not_a_field() -> String {
+    let name: String = nateq_api::fields::UPDATE_CONTACT_FIELDS
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    assert!(nateq_api::fields::field(&name).is_none());
+    name
+}
+
+/// The journal's requests per contact id.
+fn by_contact(entries: &[JournalEntry]) -> BTreeMap<&str, Vec<&JournalEntry>> {
+    let mut by_contact: BTreeMap<&str, Vec<&JournalEntry>> = BTreeMap::new();
+    for entry in entries {
+        let id = entry.contact_id.as_deref().unwrap_or_default();
+        by_contact.entry(id).or_default().push(entry);
+    }
+    by_contact
+}
+
+/// Asserts that row `i` was sent exactly once in `requests` (a phase of the journal, by
+/// contact), as it is, and applied (a 200).
+fn sent_once(requests: &BTreeMap<&str, Vec<&JournalEntry>>, i: usize) {
+    let id = format!("ct_demo_{i}");
+    let sent = requests
+        .get(id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    assert_eq!(sent.len(), 1, "{id}: sent {} times: {sent:#?}", sent.len());
+    assert_eq!(
+        (sent[0].status, sent[0].body.as_ref()),
+        (Some(200), Some(&body(i))),
+        "{id}"
+    );
 }
 
 /// The summary line of stderr, with the timing left out.
@@ -87,6 +129,14 @@ fn three_thousand_jsonl_rows_with_concurrency_reach_the_server_row_by_row() {
         assert_eq!(stored.external_id, Some(format!("ext-{i}")), "{id}");
         assert_eq!(emu.changes_of(&id, "name"), 1, "{id}");
         assert_eq!(emu.changes_of(&id, "externalId"), 1, "{id}");
+    }
+    // Each row was sent once: the journal has every request (an identical update sent again
+    // would log no second activity).
+    let journal = emu.journal();
+    assert_eq!(journal.len(), n);
+    let requests = by_contact(&journal);
+    for i in 1..=n {
+        sent_once(&requests, i);
     }
 }
 
@@ -180,7 +230,7 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let mut lines: Vec<String> = jsonl_rows(1..=n).lines().map(str::to_string).collect();
     lines[99] = "{\"id\":\"ct_demo_100\",\"name\":".to_string();
-    lines[119] = json!({"id": "ct_demo_120", "nmae": "typo"}).to_string();
+    lines[119] = json!({"id": "ct_demo_120", not_a_field(): "x"}).to_string();
     lines[139] = json!({"id": "ct_demo_140", "name": "x".repeat(name_limit() + 1)}).to_string();
     lines[159] = json!({"id": "ct_nope", "name": "Nobody"}).to_string();
     lines[179] = json!({"id": "ct_demo_180", "doNotContact": "yes"}).to_string();
@@ -208,6 +258,23 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
             "{id}: {name}"
         );
     }
+    // Every good row was sent once; an invalid row never (line 160's contact does not exist:
+    // its one request got the 404).
+    let journal = emu.journal();
+    let requests = by_contact(&journal);
+    for i in (1..=n).filter(|i| !bad.contains(i)) {
+        sent_once(&requests, i);
+    }
+    for i in &bad {
+        assert!(
+            !requests.contains_key(format!("ct_demo_{i}").as_str()),
+            "{i}"
+        );
+    }
+    let missing = &requests["ct_nope"];
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].status, Some(404));
+    assert_eq!(journal.len(), n - bad.len() + 1);
 
     // The report (sorted by line) and stderr (sorted, timing left out) are snapshots.
     assert_eq!(report(&report_path).len(), n);
@@ -240,7 +307,12 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
 fn a_bad_csv_header_stops_before_any_request() {
     let emu = Emu::start(5);
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "rows.csv", "id,nmae\nct_demo_1,Ada\n");
+    let unknown = not_a_field();
+    let input = write(
+        dir.path(),
+        "rows.csv",
+        &format!("id,{unknown}\nct_demo_1,Ada\n"),
+    );
     let output = emu
         .nateq()
         .args(["contacts", "update-many", "--input"])
@@ -250,10 +322,10 @@ fn a_bad_csv_header_stops_before_any_request() {
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("error: line 1: unknown column \"nmae\""),
+        stderr.contains(&format!("error: line 1: unknown column \"{unknown}\"")),
         "{stderr}"
     );
-    assert_eq!(emu.changes_of("ct_demo_1", "name"), 0);
+    assert_eq!(emu.journal(), [], "a request was sent");
 }
 
 #[test]
@@ -286,6 +358,13 @@ fn a_bad_key_stops_the_run_instead_of_failing_every_row() {
         .parse()
         .unwrap();
     assert!(failed <= 8, "{stderr}");
+    // What was sent: at least one request, and no more than were in flight when the first
+    // 401 came back, each refused.
+    let journal = emu.journal();
+    assert!((1..=8).contains(&journal.len()), "{journal:#?}");
+    for r in &journal {
+        assert_eq!(r.status, Some(401), "{r:?}");
+    }
 }
 
 #[test]
@@ -309,8 +388,6 @@ fn an_existing_report_is_not_overwritten_without_resume() {
     assert_eq!(emu.changes_of("ct_demo_1", "name"), 0);
 }
 
-/// Changes the name of each contact behind the CLI's back, so that a row sent again would
-/// show: its name would go back to the row's value.
 /// Runs `update-many --resume` to completion and returns its stderr; it must exit 0.
 fn resume(emu: &Emu, input: &Path, report_path: &Path) -> String {
     let output = run_with_report(
@@ -324,13 +401,20 @@ fn resume(emu: &Emu, input: &Path, report_path: &Path) -> String {
     stderr
 }
 
+/// The name [`change_behind_the_back`] sets.
+const BEHIND_THE_BACK: &str = "Changed behind the back";
+
+/// Changes the name of each contact behind the CLI's back, so that a row sent again would
+/// show: its name would go back to the row's value. These requests also divide the journal
+/// into the interrupted run and the resumed one.
 fn change_behind_the_back(emu: &Emu, ids: &[String]) {
+    assert!(!ids.is_empty());
     let client = emu.client();
     emu.block_on(async {
         for id in ids {
             client
                 .contacts()
-                .update(id, ContactUpdate::new().name("Changed behind the back"))
+                .update(id, ContactUpdate::new().name(BEHIND_THE_BACK))
                 .await
                 .unwrap();
         }
@@ -338,13 +422,21 @@ fn change_behind_the_back(emu: &Emu, ids: &[String]) {
 }
 
 /// After a resumed run: rows recorded as done were not sent again, every other row was
-/// applied, and each name changed exactly as often as expected.
-fn assert_resumed(emu: &Emu, n: usize, recorded: &HashSet<String>, report_path: &Path) {
+/// applied, and each name changed exactly as often as expected. The journal shows it request
+/// by request (an identical row sent again would change nothing): in the resumed run, no
+/// request for a recorded row and exactly one, applied, for every other. Returns the
+/// journal's requests of the interrupted run.
+fn assert_resumed(
+    emu: &Emu,
+    n: usize,
+    recorded: &HashSet<String>,
+    report_path: &Path,
+) -> Vec<JournalEntry> {
     for i in 1..=n {
         let id = format!("ct_demo_{i}");
         let name = emu.contact(&id).contact.name.unwrap();
         if recorded.contains(&id) {
-            assert_eq!(name, "Changed behind the back", "{id} was sent again");
+            assert_eq!(name, BEHIND_THE_BACK, "{id} was sent again");
             assert_eq!(emu.changes_of(&id, "name"), 2, "{id}");
         } else {
             assert_eq!(name, format!("Bulk {i}"), "{id}");
@@ -357,6 +449,31 @@ fn assert_resumed(emu: &Emu, n: usize, recorded: &HashSet<String>, report_path: 
         ok.values().all(|(_, count)| *count == 1),
         "a row was recorded twice"
     );
+
+    // The journal, in the order the requests were received: the interrupted run, the
+    // changes behind the back (one per recorded row, in a block), the resumed run.
+    let mut journal = emu.journal();
+    let behind = |e: &JournalEntry| e.body == Some(json!({ "name": BEHIND_THE_BACK }));
+    let start = journal.iter().position(behind).unwrap();
+    let end = journal.iter().rposition(behind).unwrap() + 1;
+    assert_eq!(end - start, recorded.len());
+    assert!(journal[start..end].iter().all(behind));
+    let resumed = journal.split_off(end);
+    journal.truncate(start);
+    let resumed_by_contact = by_contact(&resumed);
+    for i in 1..=n {
+        let id = format!("ct_demo_{i}");
+        if recorded.contains(&id) {
+            assert!(
+                !resumed_by_contact.contains_key(id.as_str()),
+                "{id} was done, and sent again"
+            );
+        } else {
+            sent_once(&resumed_by_contact, i);
+        }
+    }
+    assert_eq!(resumed.len(), n - recorded.len());
+    journal
 }
 
 #[test]
@@ -404,7 +521,13 @@ fn resume_after_a_torn_report_applies_the_rest_and_nothing_twice() {
         summary(&stderr),
         "update-many: 750 done, 0 failed, 250 skipped, 0 retried, 0 throttled"
     );
-    assert_resumed(&emu, n, &recorded, &report_path);
+    let first = assert_resumed(&emu, n, &recorded, &report_path);
+    // The first run sent each of its rows once.
+    assert_eq!(first.len(), first_run);
+    let first = by_contact(&first);
+    for i in 1..=first_run {
+        sent_once(&first, i);
+    }
 }
 
 /// Starts `update-many` with a slow server, waits for some rows to be recorded, then sends
@@ -476,7 +599,15 @@ fn ctrl_c_finishes_the_rows_in_flight_flushes_the_report_and_resume_completes() 
         summary(&stderr).contains(&format!("{} skipped", done.len())),
         "{stderr}"
     );
-    assert_resumed(&emu, n, &done, &report_path);
+    // The interrupted run sent exactly the rows it recorded, each once.
+    let first = assert_resumed(&emu, n, &done, &report_path);
+    assert_eq!(first.len(), done.len());
+    let first = by_contact(&first);
+    for i in 1..=n {
+        if done.contains(&format!("ct_demo_{i}")) {
+            sent_once(&first, i);
+        }
+    }
 }
 
 #[test]
@@ -495,7 +626,19 @@ fn after_sigkill_resume_applies_the_rest_and_nothing_twice() {
     let done_ids: Vec<String> = done.iter().cloned().collect();
     change_behind_the_back(&emu, &done_ids);
     resume(&emu, &input, &report_path);
-    assert_resumed(&emu, n, &done, &report_path);
+    // The killed run sent each recorded row once, and at most the 8 rows in flight besides.
+    let first = assert_resumed(&emu, n, &done, &report_path);
+    let first = by_contact(&first);
+    for i in 1..=n {
+        if done.contains(&format!("ct_demo_{i}")) {
+            sent_once(&first, i);
+        }
+    }
+    let in_flight: Vec<&&str> = first.keys().filter(|id| !done.contains(**id)).collect();
+    assert!(in_flight.len() <= 8, "{in_flight:?}");
+    for id in in_flight {
+        assert_eq!(first[*id].len(), 1, "{id}");
+    }
 }
 
 /// The spec's `maxLength` of `name`, from the generated table.
@@ -505,23 +648,25 @@ fn name_limit() -> usize {
         .unwrap()
 }
 
-/// `text` with what the spec decides (serde's list of the request's fields, the `name` limit)
-/// replaced by placeholders, after checking it is exactly what the generated table says.
+/// `text` with what the spec decides (serde's list of the request's fields, the `name` limit,
+/// the name no field has) replaced by placeholders, after checking it is exactly what the
+/// generated table says.
 fn normalised(text: &str) -> String {
     let list: Vec<String> = nateq_api::fields::UPDATE_CONTACT_FIELDS
         .iter()
         .map(|f| format!("`{}`", f.name))
         .collect();
     let limit = name_limit();
-    text.replace(
-        &format!("expected one of {}", list.join(", ")),
-        "expected one of <every field of the spec>",
-    )
-    .replace(
-        &format!(
-            "{} characters is longer than the limit of {limit}",
-            limit + 1
-        ),
-        "<limit + 1> characters is longer than the limit of <name's maxLength>",
-    )
+    text.replace(&format!("`{}`", not_a_field()), "`<a name no field has>`")
+        .replace(
+            &format!("expected one of {}", list.join(", ")),
+            "expected one of <every field of the spec>",
+        )
+        .replace(
+            &format!(
+                "{} characters is longer than the limit of {limit}",
+                limit + 1
+            ),
+            "<limit + 1> characters is longer than the limit of <name's maxLength>",
+        )
 }

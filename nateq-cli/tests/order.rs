@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use nateq_emulator::{FaultConfig, FaultKind};
+use nateq_emulator::{FaultConfig, FaultKind, JournalEntry};
 use serde_json::{Map, Value, json};
 use support::{Emu, report, run_with_report, signal_mid_run, texts, write};
 
@@ -94,13 +94,74 @@ fn states(emu: &Emu, ids: usize) -> BTreeMap<String, BTreeMap<&'static str, Opti
         .collect()
 }
 
-/// The lines the report records with this result.
+/// The lines the report records with this result, each once: fails if a line is recorded
+/// with it twice (which a set would hide).
 fn lines_with(report_path: &Path, result: &str) -> BTreeSet<usize> {
-    report(report_path)
+    let lines: Vec<usize> = report(report_path)
         .iter()
         .filter(|e| e["result"] == result)
         .map(|e| usize::try_from(e["line"].as_u64().unwrap()).unwrap())
-        .collect()
+        .collect();
+    let set: BTreeSet<usize> = lines.iter().copied().collect();
+    assert_eq!(
+        set.len(),
+        lines.len(),
+        "a line recorded as {result} twice: {lines:?}"
+    );
+    set
+}
+
+/// The report's lines, in its order: every input line once, whatever its result.
+fn every_line_once(report_path: &Path, n: usize) {
+    let mut lines: Vec<usize> = report(report_path)
+        .iter()
+        .map(|e| usize::try_from(e["line"].as_u64().unwrap()).unwrap())
+        .collect();
+    lines.sort_unstable();
+    assert_eq!(lines, (1..=n).collect::<Vec<_>>());
+}
+
+/// The input line a request's body comes from: every value of a row names its line (its
+/// last number).
+fn line_of(entry: &JournalEntry) -> usize {
+    let body = entry.body.as_ref().and_then(Value::as_object);
+    let lines: BTreeSet<usize> = body
+        .unwrap_or_else(|| panic!("no body: {entry:?}"))
+        .values()
+        .map(|v| {
+            let text = v.as_str().unwrap();
+            let digits: String = text
+                .chars()
+                .rev()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.chars().rev().collect::<String>().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(lines.len(), 1, "{entry:?}");
+    lines.into_iter().next().unwrap()
+}
+
+/// The lines each contact's applied requests (answered 200) came from, in the order the
+/// emulator received them, from `entries` of the journal.
+fn applied_by_contact(entries: &[JournalEntry]) -> BTreeMap<String, Vec<usize>> {
+    let mut applied: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| e.status == Some(200)) {
+        let id = entry.contact_id.clone().unwrap();
+        applied.entry(id).or_default().push(line_of(entry));
+    }
+    applied
+}
+
+/// The input lines of each contact, in input order.
+fn lines_by_contact(rows: &[Map<String, Value>]) -> BTreeMap<String, Vec<usize>> {
+    let mut lines: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let id = row["id"].as_str().unwrap().to_string();
+        lines.entry(id).or_default().push(i + 1);
+    }
+    lines
 }
 
 #[test]
@@ -140,7 +201,12 @@ fn repeated_ids_at_high_concurrency_end_with_the_last_row_of_each_field() {
     );
     let ok = lines_with(&report_path, "ok");
     assert_eq!(ok.len(), n, "{stderr}");
+    every_line_once(&report_path, n);
     assert_eq!(states(&emu, ids), expected(&rows, &ok, &before));
+    // Request by request: each contact's rows were applied one by one, in input order, each
+    // once (a 503 applies nothing; latency delays a request but not the next of its contact,
+    // which waits for it).
+    assert_eq!(applied_by_contact(&emu.journal()), lines_by_contact(&rows));
 }
 
 #[test]
@@ -170,6 +236,8 @@ fn failed_rows_resumed_later_do_not_overwrite_what_later_rows_set() {
     let failed = lines_with(&report_path, "error");
     assert!(failed.len() > 100 && ok.len() > 300, "{stderr}");
     assert_eq!(ok.len() + failed.len(), n);
+    every_line_once(&report_path, n);
+    let first_run = emu.journal().len();
     assert_eq!(states(&emu, ids), expected(&rows, &ok, &before));
 
     // Which failed rows a later, done row of the same contact covers entirely (superseded),
@@ -227,6 +295,17 @@ fn failed_rows_resumed_later_do_not_overwrite_what_later_rows_set() {
     assert_eq!(lines_with(&report_path, "superseded"), superseded);
     let now_ok: BTreeSet<usize> = lines_with(&report_path, "ok");
     assert_eq!(now_ok.len() + superseded.len(), n);
+    assert!(now_ok.is_disjoint(&superseded));
+    // The resumed run sent each failed row that was not superseded, once, and nothing else.
+    let resumed = emu.journal().split_off(first_run);
+    let mut sent: Vec<usize> = resumed.iter().map(line_of).collect();
+    sent.sort_unstable();
+    let expected_sent: Vec<usize> = failed.difference(&superseded).copied().collect();
+    assert_eq!(sent, expected_sent);
+    assert!(
+        resumed.iter().all(|e| e.status == Some(200)),
+        "{resumed:#?}"
+    );
 }
 
 /// Starts a run over repeated ids against a slow server, sends `signal` once some rows are
@@ -273,6 +352,25 @@ fn stop_then_resume(signal: &str) {
     let all: BTreeSet<usize> = (1..=n).collect();
     assert_eq!(states(&emu, ids), expected(&rows, &all, &before));
     assert_eq!(lines_with(&report_path, "ok").len(), n);
+    every_line_once(&report_path, n);
+    // Request by request, across both runs: each contact's rows were applied in input order.
+    // After Ctrl-C each exactly once. After kill -9 the row of a contact in flight at the kill
+    // (its first row the killed run did not record) may have been applied unrecorded, and is
+    // applied again first thing by the resumed run: that row, and only it, may show twice.
+    let mut applied = applied_by_contact(&emu.journal());
+    let expected = lines_by_contact(&rows);
+    if signal == "-KILL" {
+        for (id, lines) in &mut applied {
+            let in_flight = expected[id].iter().find(|l| !done_first.contains(l));
+            if let Some(at) = lines
+                .windows(2)
+                .position(|w| w[0] == w[1] && Some(&w[0]) == in_flight)
+            {
+                lines.remove(at);
+            }
+        }
+    }
+    assert_eq!(applied, expected);
 }
 
 #[test]

@@ -13,6 +13,7 @@ use support::{Emu, nateq, texts};
 #[test]
 fn update_prints_the_contact_and_changes_the_state() {
     let emu = Emu::start(5);
+    let before = emu.contact("ct_demo_2");
     let output = emu
         .nateq()
         .args(["--output", "json", "contacts", "update", "ct_demo_2"])
@@ -43,12 +44,32 @@ fn update_prints_the_contact_and_changes_the_state() {
     assert_eq!(stored.contact.do_not_contact, Some(true));
     assert_eq!(stored.contact.language.as_deref(), Some("pt-BR"));
     assert_eq!(stored.contact_type, Some(ContactType::Guest));
-    // Untouched fields keep their value.
-    assert_eq!(
-        stored.contact.email.as_deref(),
-        emu.contact("ct_demo_2").contact.email.as_deref()
-    );
-    assert_eq!(emu.changes_of("ct_demo_2", "name"), 1);
+    // Every other property keeps the value it had before the update (the seed gives the
+    // contact an email, so there is something to keep).
+    assert!(before.contact.email.is_some());
+    let changed = [
+        "name",
+        "doNotContact",
+        "type",
+        "language",
+        "channelData",
+        "activities",
+        "updatedAt",
+    ];
+    let untouched = |contact: &nateq_emulator::StoredContact| {
+        let mut json = serde_json::to_value(contact).unwrap();
+        let object = json.as_object_mut().unwrap();
+        for name in changed {
+            object.remove(name);
+        }
+        assert!(object.len() > 5, "{object:?}");
+        json
+    };
+    assert_eq!(untouched(&stored), untouched(&before));
+    assert_ne!(stored.contact.updated_at, before.contact.updated_at);
+    for field in ["name", "doNotContact", "language", "channelData", "type"] {
+        assert_eq!(emu.changes_of("ct_demo_2", field), 1, "{field}");
+    }
     assert_eq!(emu.changes_of("ct_demo_2", "email"), 0);
 }
 

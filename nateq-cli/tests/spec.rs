@@ -22,18 +22,12 @@ fn schema<'a>(spec: &'a OpenAPI, name: &str) -> &'a Schema {
     }
 }
 
-/// `channelData` -> `channel-data`.
-fn kebab(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('-');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// The flag of the spec's property `name`: the generated table's, the one naming rule of the
+/// project (the generator's kebab case, `channelData` -> `channel-data`).
+fn flag(name: &str) -> &'static str {
+    nateq_api::fields::field(name)
+        .unwrap_or_else(|| panic!("the generated field table has no {name}"))
+        .flag
 }
 
 /// The string values of an enum schema, or of the schema a reference names.
@@ -74,11 +68,11 @@ fn every_request_body_property_is_a_flag_of_contacts_update() {
 
     let mut expected = BTreeSet::new();
     for (name, property) in &body.properties {
-        let flag = kebab(name);
-        expected.insert(flag.clone());
+        let flag = flag(name);
+        expected.insert(flag.to_string());
         let arg = update
             .get_arguments()
-            .find(|a| a.get_long() == Some(flag.as_str()))
+            .find(|a| a.get_long() == Some(flag))
             .unwrap_or_else(|| panic!("no --{flag} for the spec's {name}"));
         assert!(arg.get_action().takes_values(), "--{flag} takes no value");
         let possible: Vec<String> = arg

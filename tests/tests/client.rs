@@ -309,6 +309,41 @@ async fn retries_give_up_after_the_policy_and_keep_the_last_status() {
     assert!(err.is_retryable());
 }
 
+/// Retries wait between attempts: full jitter below an exponential ceiling (50, 100, 200,
+/// 400, 400 and 400 ms here), so six retries of a 503 wait over 100 ms in all (the chance that
+/// six such waits add up to less is about 2 in 100,000), and no more than the ceilings allow;
+/// without a backoff they would follow each other at once.
+#[tokio::test]
+async fn retries_back_off_between_attempts() {
+    let server = ScriptServer::start(vec![error_envelope(503, "UNAVAILABLE", "down")]).await;
+    let client = support::builder(&server.base_url())
+        .retry_policy(
+            nateq_api::RetryPolicy::default()
+                .max_retries(6)
+                .base_delay(Duration::from_millis(50))
+                .max_delay(Duration::from_millis(400)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(outcome.attempts, 7);
+    assert_eq!(server.requests().len(), 7);
+    assert_eq!(
+        outcome.result.unwrap_err().status().map(|s| s.as_u16()),
+        Some(503)
+    );
+    assert!(
+        elapsed >= Duration::from_millis(100),
+        "no backoff: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = ScriptServer::start(vec![
@@ -684,37 +719,47 @@ async fn wrong_content_type_unknown_fields_and_nulls_are_tolerated() {
     assert_eq!(contact.tags, None);
 }
 
+/// A body over `max_response_bytes` is refused as soon as it passes the cap: by its
+/// `Content-Length` before any of it is read, or, streamed, without reading the rest. Neither
+/// body here ends before the attempt's timeout (after its first part, a byte comes every
+/// 50 ms), so a client that read on before refusing would end in a timeout, never in
+/// `ResponseTooLarge`.
 #[tokio::test]
-async fn a_huge_body_is_refused_without_buffering_it() {
+async fn a_huge_body_is_refused_without_reading_the_rest() {
     let limit = 64 * 1024;
-    let big = format!(
-        r#"{{"success":true,"data":{{"id":"ct_1","name":"{}"}}}}"#,
-        "x".repeat(200_000)
-    );
-    // Announced by Content-Length...
-    let announced = response(200, "application/json", &big, &[]);
-    // ...or streamed without one, in pieces.
+    let trickle = |first: Vec<u8>| -> Vec<Vec<u8>> {
+        std::iter::once(first)
+            .chain(std::iter::repeat_n(b" ".to_vec(), 200))
+            .collect()
+    };
+    // Announced by Content-Length (10 MB, of which only a trickle ever comes)...
+    let announced = Reply::Drip {
+        head: b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10000000\r\nconnection: close\r\n\r\n"
+            .to_vec(),
+        pieces: trickle(b"{".to_vec()),
+        pause: Duration::from_millis(50),
+    };
+    // ...or streamed without one: more than the cap at once, then the trickle.
     let streamed = Reply::Drip {
         head: b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
             .to_vec(),
-        pieces: big
-            .as_bytes()
-            .chunks(16 * 1024)
-            .map(<[u8]>::to_vec)
-            .collect(),
-        pause: Duration::from_millis(1),
+        pieces: trickle(vec![b' '; limit + 1]),
+        pause: Duration::from_millis(50),
     };
-    for reply in [announced, streamed] {
+    for (name, reply) in [("announced", announced), ("streamed", streamed)] {
         let server = ScriptServer::start(vec![reply]).await;
         let client = support::builder(&server.base_url())
             .max_response_bytes(limit)
+            .timeout(Duration::from_secs(1))
+            .retry_policy(nateq_api::RetryPolicy::none())
             .build()
             .unwrap();
         let err = update_x(&client).await.unwrap_err();
         assert!(
             matches!(err, Error::ResponseTooLarge { status, limit: l } if status == 200 && l == limit),
-            "{err}"
+            "{name}: {err}"
         );
+        assert_eq!(server.requests().len(), 1, "{name}");
     }
 }
 
@@ -920,13 +965,17 @@ async fn the_key_never_appears_in_errors_or_logs() {
     let secret = KEY.trim_start_matches("tg_test_");
     assert!(!seen.contains(secret), "key in errors: {seen}");
     assert!(!logs.contains(secret), "key in logs");
-    // The key was really sent, so its absence above means something.
-    assert!(
-        server
-            .requests()
-            .iter()
-            .all(|r| r.header("authorization") == Some(&format!("Bearer {KEY}")))
-    );
+    // The key was really sent, so its absence above means something: each of the six calls
+    // reached the server (the dropped connection too: it was read before being dropped), and
+    // each carried the key.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 6, "requests that reached the server");
+    for r in &requests {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+    }
 }
 
 #[test]

@@ -3,11 +3,16 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nateq_emulator::{Emulator, Seed, StoredContact};
+use nateq_emulator::{Emulator, JournalEntry, Seed, StoredContact};
+
+/// How many requests the emulator's journal keeps: more than any test sends, so the journal
+/// holds the whole run ([`Emu::journal`] fails if it may have dropped some).
+pub const JOURNAL: usize = 200_000;
 
 /// An emulator on `127.0.0.1:0`, served by a runtime of its own so tests stay synchronous.
 pub struct Emu {
@@ -29,7 +34,7 @@ impl Emu {
             .build()
             .unwrap();
         let emulator = runtime
-            .block_on(Emulator::builder().seed(seed).spawn())
+            .block_on(Emulator::builder().seed(seed).journal(JOURNAL).spawn())
             .unwrap();
         Emu { emulator, runtime }
     }
@@ -65,6 +70,25 @@ impl Emu {
             .iter()
             .filter(|a| a.metadata.as_deref() == Some(metadata.as_str()))
             .count()
+    }
+
+    /// Every request the emulator received on `/api/v1`, oldest first: the whole run, since
+    /// the journal keeps [`JOURNAL`] requests (fails if it is full, and may have dropped some).
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        let entries = self.emulator.requests();
+        assert!(entries.len() < JOURNAL, "the journal is full");
+        entries
+    }
+
+    /// The journal's `PUT`s, by contact id, each contact's oldest first.
+    pub fn puts_by_contact(&self) -> BTreeMap<String, Vec<JournalEntry>> {
+        let mut by_contact: BTreeMap<String, Vec<JournalEntry>> = BTreeMap::new();
+        for entry in self.journal() {
+            assert_eq!(entry.method, "PUT", "{entry:?}");
+            let id = entry.contact_id.clone().unwrap_or_default();
+            by_contact.entry(id).or_default().push(entry);
+        }
+        by_contact
     }
 
     /// Runs a future on the emulator's runtime (e.g. an SDK call made by the test itself).

@@ -84,9 +84,13 @@ async fn a_dropped_connection_gives_no_status_but_the_update_is_applied() {
     assert_eq!(retried.data.unwrap().activities.unwrap().len(), 1);
 }
 
+/// A client that gives up during a stall leaves nothing behind: the request ends when the
+/// connection does, so nothing is applied, not even once the stall is over.
 #[tokio::test]
 async fn a_stall_outlasts_a_client_timeout_and_applies_nothing() {
-    let h = with_faults(only(FaultKind::Stall).stall(Duration::from_secs(30))).await;
+    let stall = Duration::from_millis(400);
+    let h = with_faults(only(FaultKind::Stall).stall(stall)).await;
+    let before = h.stored("ct_demo_1");
     let started = Instant::now();
     let error = h
         .http
@@ -94,17 +98,36 @@ async fn a_stall_outlasts_a_client_timeout_and_applies_nothing() {
         .bearer_auth(h.emu.api_key())
         .header("content-type", "application/json")
         .body(r#"{"name":"Too Late"}"#)
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(100))
         .send()
         .await
         .expect_err("the request stalls");
     assert!(error.is_timeout(), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(
-        h.stored("ct_demo_1").contact.name.as_deref(),
-        Some("Ada Byron")
-    );
+    assert!(started.elapsed() < stall, "the client waited out the stall");
     assert_eq!(h.emu.faults().counters.stall, 1);
+
+    // The journal records the request once it has ended: without a status (no answer was
+    // sent), with its fault. Then wait until the stall would have ended, and a little more.
+    let deadline = started + Duration::from_secs(10);
+    let entry = loop {
+        if let Some(entry) = h.emu.requests().pop() {
+            break entry;
+        }
+        assert!(Instant::now() < deadline, "the stalled request never ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(
+        (entry.status, entry.fault.as_deref()),
+        (None, Some("stall")),
+        "{entry:?}"
+    );
+    tokio::time::sleep_until((started + stall * 2).into()).await;
+    assert_eq!(
+        h.stored("ct_demo_1"),
+        before,
+        "the stalled update was applied"
+    );
+    assert_eq!(h.emu.requests().len(), 1);
 }
 
 #[tokio::test]
