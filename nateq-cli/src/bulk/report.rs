@@ -758,6 +758,33 @@ mod tests {
     }
 
     #[test]
+    fn a_coalesced_row_is_done_only_once_its_carrier_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        let text = concat!(
+            "{\"line\":4,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"name\",\"email\"],\"coalesced\":[1,2],\"attempts\":1}\n",
+            "{\"line\":1,\"id\":\"ct_1\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":4,\"attempts\":0}\n",
+            "{\"line\":2,\"id\":\"ct_1\",\"result\":\"coalesced\",\"fields\":[\"email\"],\"into\":4,\"attempts\":0}\n",
+            // Its carrier (line 9) was never recorded: the request may not have been applied.
+            "{\"line\":7,\"id\":\"ct_2\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":9,\"attempts\":0}\n",
+            // Its carrier failed.
+            "{\"line\":5,\"id\":\"ct_3\",\"result\":\"error\",\"fields\":[\"name\"],\"attempts\":1}\n",
+            "{\"line\":3,\"id\":\"ct_3\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":5,\"attempts\":0}\n",
+            // The carrier's line, but another contact's.
+            "{\"line\":8,\"id\":\"ct_4\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":4,\"attempts\":0}\n",
+        );
+        std::fs::write(&path, text).unwrap();
+        let (done, _) = resume(&path, false).unwrap();
+        assert!(done.contains(1, "ct_1") && done.contains(2, "ct_1") && done.contains(4, "ct_1"));
+        assert!(!done.contains(7, "ct_2"));
+        assert!(!done.contains(3, "ct_3"));
+        assert!(!done.contains(8, "ct_4"));
+        assert_eq!(done.len(), 3);
+        // A row of ct_1 before the carried ones leaves alone what they set.
+        assert_eq!(done.set_later(0, "ct_1"), set(&["name", "email"]));
+    }
+
+    #[test]
     fn resume_reads_done_rows_and_cuts_a_torn_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.jsonl");
