@@ -206,8 +206,8 @@ pub struct UpdateArgs {
     pub id: String,
 
     /// The request body as one JSON object, from a file or `-` (stdin), e.g.
-    /// `{"name":"Ada","doNotContact":true}`: checked against the spec's fields before anything
-    /// is sent; field flags given too win over it
+    /// `{"name":"Ada","doNotContact":true}`: every property is checked (its name, the type and
+    /// limits of its value) before anything is sent; field flags given too win over it
     #[arg(long, value_name = "FILE|-")]
     pub body: Option<PathBuf>,
 
