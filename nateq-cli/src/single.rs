@@ -65,9 +65,8 @@ fn with_body(path: &Path, flags: &Map<String, Value>) -> anyhow::Result<ContactU
         std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut text))
     };
     read.with_context(|| format!("cannot read --body {name}"))?;
-    body_update(&text, flags).map_err(|message| {
-        CliError::validation(format!("--body {name}: {message}")).into()
-    })
+    body_update(&text, flags)
+        .map_err(|message| CliError::validation(format!("--body {name}: {message}")).into())
 }
 
 /// The update of a body's bytes with the flags laid over it, or what is wrong with it.

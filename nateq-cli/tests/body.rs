@@ -19,7 +19,14 @@ fn a_body_from_a_file_or_stdin_is_sent_with_the_flags_winning() {
     );
     let output = emu
         .nateq()
-        .args(["--output", "json", "contacts", "update", "ct_demo_1", "--body"])
+        .args([
+            "--output",
+            "json",
+            "contacts",
+            "update",
+            "ct_demo_1",
+            "--body",
+        ])
         .arg(&body)
         .args(["--name", "From the flag"])
         .output()
@@ -95,7 +102,9 @@ fn a_bad_body_is_refused_before_anything_is_sent() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        texts(&output).1.starts_with("error: cannot read --body missing.json: "),
+        texts(&output)
+            .1
+            .starts_with("error: cannot read --body missing.json: "),
         "{}",
         texts(&output).1
     );

@@ -31,7 +31,10 @@ fn rows(contacts: usize, per_contact: usize) -> Vec<Map<String, Value>> {
     let mut rows = Vec::new();
     for line in 1..=contacts * per_contact {
         let mut row = Map::new();
-        row.insert("id".into(), json!(format!("ct_demo_{}", (line - 1) % contacts + 1)));
+        row.insert(
+            "id".into(),
+            json!(format!("ct_demo_{}", (line - 1) % contacts + 1)),
+        );
         row.insert("name".into(), json!(format!("Line {line}")));
         if line % 3 == 0 {
             row.insert("email".into(), json!(format!("line{line}@example.com")));
@@ -121,13 +124,21 @@ fn coalesced_rows_end_as_if_applied_in_order_in_fewer_requests() {
     assert_applied_in_order(&emu, &rows);
     for (i, country) in before_country.iter().enumerate() {
         let id = format!("ct_demo_{}", i + 1);
-        assert_eq!(&emu.contact(&id).contact.country, country, "{id}: untouched");
+        assert_eq!(
+            &emu.contact(&id).contact.country,
+            country,
+            "{id}: untouched"
+        );
     }
 
     // Fewer requests than rows, each counted.
     let journal = emu.emulator.requests();
     assert_eq!(summary["requests"].as_u64(), Some(journal.len() as u64));
-    assert!(journal.len() < (total / 2) as usize, "{} requests", journal.len());
+    assert!(
+        journal.len() < (total / 2) as usize,
+        "{} requests",
+        journal.len()
+    );
     assert_eq!(summary["done"].as_u64(), Some(total));
     assert_eq!(
         summary["coalesced"].as_u64(),
@@ -231,7 +242,14 @@ fn a_coalesced_request_that_fails_sends_its_rows_one_by_one() {
     let report_path = dir.path().join("report.jsonl");
     let (code, summary, stderr) = run_json(
         emu.nateq()
-            .args(["--output", "json", "contacts", "update-many", "--coalesce", "--input"])
+            .args([
+                "--output",
+                "json",
+                "contacts",
+                "update-many",
+                "--coalesce",
+                "--input",
+            ])
             .arg(&input)
             .arg("--report")
             .arg(&report_path),
@@ -258,7 +276,10 @@ fn a_coalesced_request_that_fails_sends_its_rows_one_by_one() {
     assert_eq!(contact.name.as_deref(), Some("D"));
     assert_eq!(contact.email.as_deref(), Some("b@example.com"));
     let lines = lines_once(&report_path, 4);
-    let results: Vec<&str> = lines.values().map(|e| e["result"].as_str().unwrap()).collect();
+    let results: Vec<&str> = lines
+        .values()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
     assert_eq!(results, ["ok", "ok", "error", "ok"]);
     assert_eq!(lines[&3]["status"], 422);
 }
@@ -278,7 +299,14 @@ fn resume_after_kill_9_with_coalesce_applies_every_row_in_order_and_records_each
         .env("NATEQ_BASE_URL", emu.emulator.base_url())
         .env("NATEQ_API_KEY", emu.key())
         .env_remove("RUST_LOG")
-        .args(["contacts", "update-many", "--coalesce", "--concurrency", "2", "--input"])
+        .args([
+            "contacts",
+            "update-many",
+            "--coalesce",
+            "--concurrency",
+            "2",
+            "--input",
+        ])
         .arg(&input)
         .arg("--report")
         .arg(&report_path)

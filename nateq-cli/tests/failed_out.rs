@@ -55,7 +55,10 @@ fn failed_jsonl_rows_come_out_as_given_with_their_error_and_go_back_in() {
     assert_eq!(row3["_error"]["status"], Value::Null);
     assert_eq!(row3["_error"]["code"], Value::Null);
     assert_eq!(row3["_error"]["requestId"], Value::Null);
-    assert!(row3["_error"]["message"].as_str().unwrap().contains("name"), "{row3}");
+    assert!(
+        row3["_error"]["message"].as_str().unwrap().contains("name"),
+        "{row3}"
+    );
     let row4: Value = serde_json::from_str(lines[2]).unwrap();
     assert_eq!(row4["_error"]["status"], 422);
     assert!(row4["_error"]["details"].is_null() || row4["_error"]["details"].is_object());
@@ -141,7 +144,10 @@ fn failed_csv_rows_come_out_with_the_header_and_an_error_column_that_input_ignor
         .unwrap();
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(7), "{stderr}");
-    assert_eq!(emu.contact("ct_demo_3").contact.name.as_deref(), Some("Three"));
+    assert_eq!(
+        emu.contact("ct_demo_3").contact.name.as_deref(),
+        Some("Three")
+    );
     assert_eq!(emu.contact("ct_demo_3").contact.do_not_contact, Some(false));
     let again_text = std::fs::read_to_string(&again).unwrap();
     let again_lines: Vec<&str> = again_text.lines().collect();

@@ -26,10 +26,19 @@ fn field_help_has_no_remarks_about_the_spec() {
             .take(3)
             .collect::<Vec<_>>()
             .join(" ");
-        assert!(help.contains(&first_words), "{}: {first_words:?}", field.name);
+        assert!(
+            help.contains(&first_words),
+            "{}: {first_words:?}",
+            field.name
+        );
         let text = field.description.to_lowercase();
         for remark in REMARKS {
-            assert!(!text.contains(remark), "{}: {:?}", field.name, field.description);
+            assert!(
+                !text.contains(remark),
+                "{}: {:?}",
+                field.name,
+                field.description
+            );
         }
     }
     let lower = help.to_lowercase();

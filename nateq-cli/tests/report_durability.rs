@@ -131,7 +131,11 @@ fn a_second_run_on_a_report_in_use_exits_9_naming_the_report_and_the_other_proce
 fn a_fresh_report_never_replaces_a_file_that_has_lines() {
     let emu = Emu::start(2);
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "rows.jsonl", "{\"id\":\"ct_demo_1\",\"name\":\"X\"}\n");
+    let input = write(
+        dir.path(),
+        "rows.jsonl",
+        "{\"id\":\"ct_demo_1\",\"name\":\"X\"}\n",
+    );
     let old = "{\"line\":1,\"id\":\"ct_demo_1\",\"result\":\"ok\",\"fields\":[\"name\"],\"attempts\":1}\n";
     let report_path = write(dir.path(), "report.jsonl", old);
     let output = emu
@@ -207,7 +211,11 @@ fn a_report_that_cannot_be_written_stops_the_run_and_resume_applies_the_rest() {
     assert_eq!(lines.len(), first_run.len(), "a row recorded twice");
     // Reading stopped: the first run sent little more than it recorded (the rows in flight).
     let sent = emu.emulator.requests().len();
-    assert!(sent <= first_run.len() + 8, "{sent} sent, {} recorded", first_run.len());
+    assert!(
+        sent <= first_run.len() + 8,
+        "{sent} sent, {} recorded",
+        first_run.len()
+    );
 
     let output = emu
         .nateq()
@@ -259,7 +267,11 @@ fn a_full_disk_names_the_report_and_the_cause() {
         "{stderr}"
     );
     // One row was in flight when the first line failed; nothing more was taken.
-    assert!(emu.emulator.requests().len() <= 2, "{}", emu.emulator.requests().len());
+    assert!(
+        emu.emulator.requests().len() <= 2,
+        "{}",
+        emu.emulator.requests().len()
+    );
 }
 
 #[test]
@@ -271,11 +283,18 @@ fn a_corrupt_line_in_the_middle_of_a_report_is_an_error_naming_it_and_force_goes
         "rows.jsonl",
         &[1, 2, 3]
             .iter()
-            .map(|i| format!("{}\n", json!({"id": format!("ct_demo_{i}"), "name": format!("Row {i}")})))
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    json!({"id": format!("ct_demo_{i}"), "name": format!("Row {i}")})
+                )
+            })
             .collect::<String>(),
     );
     let good = |line: u64| {
-        format!("{{\"line\":{line},\"id\":\"ct_demo_{line}\",\"result\":\"ok\",\"fields\":[\"name\"],\"attempts\":1}}\n")
+        format!(
+            "{{\"line\":{line},\"id\":\"ct_demo_{line}\",\"result\":\"ok\",\"fields\":[\"name\"],\"attempts\":1}}\n"
+        )
     };
     let text = format!("{}{{\"line\":2,\"id\":\"ct_de\n{}", good(1), good(3));
     let report_path = write(dir.path(), "report.jsonl", &text);
@@ -319,7 +338,10 @@ fn a_corrupt_line_in_the_middle_of_a_report_is_an_error_naming_it_and_force_goes
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", texts(&output).1);
     assert_eq!(emu.emulator.requests().len(), 1);
-    assert_eq!(emu.contact("ct_demo_2").contact.name.as_deref(), Some("Row 2"));
+    assert_eq!(
+        emu.contact("ct_demo_2").contact.name.as_deref(),
+        Some("Row 2")
+    );
 
     emu.emulator.clear_requests();
     let output = resume(true);

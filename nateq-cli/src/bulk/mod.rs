@@ -310,11 +310,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
     // --coalesce: rows free to go (no row of their contact in flight) while every request is
     // in flight; they go first when one ends.
     let mut ready: VecDeque<Pending> = VecDeque::new();
-    let batch = if args.coalesce {
-        MAX_COALESCED_ROWS
-    } else {
-        1
-    };
+    let batch = if args.coalesce { MAX_COALESCED_ROWS } else { 1 };
 
     loop {
         let taking = stop.is_none() && !input_done;

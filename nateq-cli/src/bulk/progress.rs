@@ -118,12 +118,7 @@ impl Progress {
     /// Refreshes the bar, or prints a progress line.
     pub fn tick(&self, failed: u64, input_ended: bool) {
         let elapsed = self.started.elapsed();
-        let share = share_text(
-            self.rows,
-            self.skipped,
-            self.known(input_ended),
-            elapsed,
-        );
+        let share = share_text(self.rows, self.skipped, self.known(input_ended), elapsed);
         match self.mode {
             Mode::Bar => {
                 let failed = if failed > 0 {
@@ -204,7 +199,10 @@ fn share_text(rows: u64, skipped: u64, known: Known, elapsed: Duration) -> Strin
     }
     let left = elapsed.as_secs_f64() * (total - finished) as f64 / rows as f64;
     let eta = Duration::from_secs(left.round() as u64);
-    format!("{percent}% of {of}, ETA {}", humantime::format_duration(eta))
+    format!(
+        "{percent}% of {of}, ETA {}",
+        humantime::format_duration(eta)
+    )
 }
 
 /// The line printed every [`LINE_PERIOD`] when stderr is not a terminal.
@@ -243,12 +241,20 @@ mod tests {
             share_text(250, 0, Known::About(1000), ten),
             "25% of about 1000 rows, ETA 30s"
         );
-        assert_eq!(share_text(0, 0, Known::Exactly(1000), ten), "0% of 1000 rows");
+        assert_eq!(
+            share_text(0, 0, Known::Exactly(1000), ten),
+            "0% of 1000 rows"
+        );
         assert_eq!(share_text(5, 0, Known::AtLeast(40), ten), "40 rows read");
         assert_eq!(share_text(0, 0, Known::AtLeast(0), ten), "");
         assert_eq!(share_text(0, 0, Known::Exactly(0), ten), "");
         assert_eq!(
-            line(1234, 2, &share_text(1234, 0, Known::Exactly(2468), ten), ten),
+            line(
+                1234,
+                2,
+                &share_text(1234, 0, Known::Exactly(2468), ten),
+                ten
+            ),
             "update-many progress: 1234 rows (2 failed) in 10s, 50% of 2468 rows, ETA 10s"
         );
         assert_eq!(

@@ -455,8 +455,7 @@ impl Owner {
     fn current() -> Owner {
         Owner {
             pid: std::process::id(),
-            started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                .to_string(),
+            started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         }
     }
 
