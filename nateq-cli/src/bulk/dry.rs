@@ -39,10 +39,13 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel::<Item>(64);
     std::thread::Builder::new()
         .name("nateq-input".into())
-        .spawn(move || input::read_rows(input, format, DoneSet::default(), keep_raw, &tx))
+        .spawn(move || {
+            let parsed = super::progress::ParsedRows::default();
+            input::read_rows(input, format, DoneSet::default(), keep_raw, &parsed, &tx)
+        })
         .context("cannot start the input reader")?;
 
-    let mut progress = Progress::new(args.quiet, None, Default::default());
+    let mut progress = Progress::new(args.quiet, None, Default::default(), Default::default());
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut printed = 0u64;

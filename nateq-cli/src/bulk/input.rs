@@ -7,6 +7,9 @@ use nateq_api::{ContactId, ContactUpdate};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+use std::sync::atomic::Ordering;
+
+use super::progress::ParsedRows;
 use super::report::DoneSet;
 use crate::cli::InputFormat;
 use crate::exit::CliError;
@@ -84,20 +87,25 @@ pub enum Row {
 /// Reads rows from `input` until it ends, the receiver is dropped, or a fatal error.
 /// Rows that `done` already has are sent as [`Item::Skipped`]; the fields that later done rows
 /// of the same contact set are dropped from the others (see [`against_done`]). With
-/// `keep_raw`, each row carries its text as given (and a CSV input's header comes first).
+/// `keep_raw`, each row carries its text as given (and a CSV input's header comes first). The
+/// rows parsed are counted in `parsed`, which is marked ended at the end of the input.
 pub fn read_rows(
     input: impl Read,
     format: InputFormat,
     done: DoneSet,
     keep_raw: bool,
+    parsed: &ParsedRows,
     tx: &mpsc::Sender<Item>,
 ) {
-    let mut emit =
-        |line: u64, row: Row| -> bool { tx.blocking_send(against_done(&done, line, row)).is_ok() };
+    let mut emit = |line: u64, row: Row| -> bool {
+        parsed.rows.fetch_add(1, Ordering::Relaxed);
+        tx.blocking_send(against_done(&done, line, row)).is_ok()
+    };
     let result = match format {
         InputFormat::Jsonl => read_jsonl(input, keep_raw, &mut emit),
         InputFormat::Csv => read_csv(input, keep_raw.then_some(tx), &mut emit),
     };
+    parsed.ended.store(true, Ordering::Relaxed);
     if let Err(e) = result {
         let _ = tx.blocking_send(Item::Fatal(e));
     }

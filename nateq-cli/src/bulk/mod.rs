@@ -30,7 +30,7 @@ use failed::FailedOut;
 use input::{Item, Raw, Row};
 use nateq_api::{ContactUpdate, KeyEnvironment};
 use order::{Keyed, Lanes};
-use progress::{Counted, Progress};
+use progress::{Counted, ParsedRows, Progress};
 use report::{DoneSet, Outcome, ReportLine, ReportWriter};
 
 /// Failed rows printed on stderr before the rest are only counted.
@@ -270,12 +270,14 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
     };
     let keep_raw = args.failed_out.is_some();
     let (tx, mut rx) = mpsc::channel::<Item>(concurrency.max(32) * 2);
+    let parsed = Arc::new(ParsedRows::default());
+    let counted = Arc::clone(&parsed);
     std::thread::Builder::new()
         .name("nateq-input".into())
-        .spawn(move || input::read_rows(input, format, done_set, keep_raw, &tx))
+        .spawn(move || input::read_rows(input, format, done_set, keep_raw, &counted, &tx))
         .context("cannot start the input reader")?;
 
-    let mut progress = Progress::new(args.quiet, size, read);
+    let mut progress = Progress::new(args.quiet, size, read, parsed);
     let period = progress.period();
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + period.unwrap_or(progress::LINE_PERIOD),
@@ -341,7 +343,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                 stop = Some(Stop::Interrupted);
                 rx.close();
             }
-            _ = ticker.tick(), if period.is_some() => progress.tick(summary.failed, input_done),
+            _ = ticker.tick(), if period.is_some() => progress.tick(summary.failed),
             _ = syncer.tick(), if outputs.report.is_some() && stop.is_none() => {
                 if let Some(Err(e)) = outputs.report.as_mut().map(ReportWriter::sync) {
                     halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e.into()));
@@ -368,6 +370,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                     }
                     Ok(()) => {
                         let drift = None;
+                        progress.inc_by(rows.len() as u64);
                         let result = record_applied(&mut outputs, &mut summary, rows, attempts, drift);
                         if let Err(e) = result {
                             halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
@@ -383,6 +386,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                                 if outputs.report.is_some() { " and named in the report" } else { "" },
                             ));
                         }
+                        progress.inc_by(rows.len() as u64);
                         let result = record_applied(&mut outputs, &mut summary, rows, attempts, Some(&error));
                         if let Err(e) = result {
                             halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
@@ -426,7 +430,6 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                 match item {
                     None => input_done = true,
                     Some(Item::Skipped) => {
-                        progress.read_row();
                         summary.skipped += 1;
                         progress.skip();
                     }
@@ -439,7 +442,6 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                         halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Input(error));
                     }
                     Some(Item::Superseded { line, id, fields }) => {
-                        progress.read_row();
                         summary.superseded += 1;
                         let names: Vec<&str> = fields.names().collect();
                         let entry = ReportLine {
@@ -456,7 +458,6 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                         progress.inc();
                     }
                     Some(Item::Row { line, row: Row::Invalid { id, message, raw } }) => {
-                        progress.read_row();
                         summary.failed += 1;
                         let entry = ReportLine {
                             kind: Some("invalid".into()),
@@ -470,7 +471,6 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                         progress.inc();
                     }
                     Some(Item::Row { line, row: Row::Valid { id, update, fields, raw } }) => {
-                        progress.read_row();
                         let pending = Pending { line, id, update, fields, raw, solo: false };
                         if let Some(row) = lanes.admit(pending) {
                             if in_flight.len() < concurrency {

@@ -5,7 +5,7 @@
 
 use std::io::{IsTerminal, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -38,13 +38,28 @@ pub struct Progress {
     rows: u64,
     /// Rows skipped (`--resume`): finished, but at no cost.
     skipped: u64,
-    /// Rows read from the input.
-    read_rows: u64,
+    /// Rows parsed from the input (by the reader's thread).
+    parsed: Arc<ParsedRows>,
+}
+
+/// The rows the input's reader has parsed so far, and whether it reached the end.
+#[derive(Debug, Default)]
+pub struct ParsedRows {
+    /// Rows parsed (valid or not).
+    pub rows: AtomicU64,
+    /// The input was read to its end (or cannot be read further).
+    pub ended: AtomicBool,
 }
 
 impl Progress {
     /// Progress for an input of `total` bytes (if known) whose reader counts into `read`.
-    pub fn new(quiet: bool, total: Option<u64>, read: Arc<AtomicU64>) -> Progress {
+    /// `parsed` counts the rows the reader parsed.
+    pub fn new(
+        quiet: bool,
+        total: Option<u64>,
+        read: Arc<AtomicU64>,
+        parsed: Arc<ParsedRows>,
+    ) -> Progress {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -71,7 +86,7 @@ impl Progress {
             started: Instant::now(),
             rows: 0,
             skipped: 0,
-            read_rows: 0,
+            parsed,
         }
     }
 
@@ -90,35 +105,37 @@ impl Progress {
         self.bar.inc(1);
     }
 
+    /// `n` more rows finished.
+    pub fn inc_by(&mut self, n: u64) {
+        self.rows += n;
+        self.bar.inc(n);
+    }
+
     /// One more row skipped (done in an earlier run).
     pub fn skip(&mut self) {
         self.skipped += 1;
     }
 
-    /// One more row taken from the input.
-    pub fn read_row(&mut self) {
-        self.read_rows += 1;
-    }
-
     /// The rows of the input, as far as they are known.
-    fn known(&self, input_ended: bool) -> Known {
-        if input_ended {
-            return Known::Exactly(self.read_rows);
+    fn known(&self) -> Known {
+        let rows = self.parsed.rows.load(Ordering::Relaxed);
+        if self.parsed.ended.load(Ordering::Relaxed) {
+            return Known::Exactly(rows);
         }
         let bytes = self.read.load(Ordering::Relaxed);
         match self.total.filter(|&t| t > 0) {
-            Some(total) if bytes > 0 && self.read_rows > 0 => {
-                let scaled = self.read_rows as f64 * total as f64 / bytes.min(total) as f64;
-                Known::About((scaled.round() as u64).max(self.read_rows))
+            Some(total) if bytes > 0 && rows > 0 => {
+                let scaled = rows as f64 * total as f64 / bytes.min(total) as f64;
+                Known::About((scaled.round() as u64).max(rows))
             }
-            _ => Known::AtLeast(self.read_rows),
+            _ => Known::AtLeast(rows),
         }
     }
 
     /// Refreshes the bar, or prints a progress line.
-    pub fn tick(&self, failed: u64, input_ended: bool) {
+    pub fn tick(&self, failed: u64) {
         let elapsed = self.started.elapsed();
-        let share = share_text(self.rows, self.skipped, self.known(input_ended), elapsed);
+        let share = share_text(self.rows, self.skipped, self.known(), elapsed);
         match self.mode {
             Mode::Bar => {
                 let failed = if failed > 0 {
@@ -266,17 +283,18 @@ mod tests {
     #[test]
     fn the_rows_known_are_scaled_by_the_share_of_the_file_read() {
         let read = Arc::new(AtomicU64::new(0));
-        let mut progress = Progress::new(true, Some(1000), read.clone());
-        assert_eq!(progress.known(false), Known::AtLeast(0));
-        for _ in 0..10 {
-            progress.read_row();
-        }
+        let parsed = Arc::new(ParsedRows::default());
+        let progress = Progress::new(true, Some(1000), read.clone(), parsed.clone());
+        assert_eq!(progress.known(), Known::AtLeast(0));
+        parsed.rows.store(10, Ordering::Relaxed);
         read.store(250, Ordering::Relaxed);
-        assert_eq!(progress.known(false), Known::About(40));
-        assert_eq!(progress.known(true), Known::Exactly(10));
-        let mut stdin = Progress::new(true, None, Arc::default());
-        stdin.read_row();
-        assert_eq!(stdin.known(false), Known::AtLeast(1));
+        assert_eq!(progress.known(), Known::About(40));
+        parsed.ended.store(true, Ordering::Relaxed);
+        assert_eq!(progress.known(), Known::Exactly(10));
+        let parsed = Arc::new(ParsedRows::default());
+        let stdin = Progress::new(true, None, Arc::default(), parsed.clone());
+        parsed.rows.store(1, Ordering::Relaxed);
+        assert_eq!(stdin.known(), Known::AtLeast(1));
     }
 
     #[test]
