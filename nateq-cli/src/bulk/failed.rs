@@ -35,7 +35,7 @@ pub struct FailedOut {
 enum Sink {
     Jsonl(BufWriter<File>),
     Csv {
-        out: csv::Writer<File>,
+        out: Box<csv::Writer<File>>,
         /// The index of the `_error` column: the input's own, or one past its header.
         error_column: Option<usize>,
     },
@@ -64,7 +64,7 @@ impl FailedOut {
         let sink = match format {
             InputFormat::Jsonl => Sink::Jsonl(BufWriter::new(file)),
             InputFormat::Csv => Sink::Csv {
-                out: csv::WriterBuilder::new().flexible(true).from_writer(file),
+                out: Box::new(csv::WriterBuilder::new().flexible(true).from_writer(file)),
                 error_column: None,
             },
         };
