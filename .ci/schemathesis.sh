@@ -2,7 +2,7 @@
 # Runs schemathesis (all checks, positive and negative data) against the emulator with openapi.yaml.
 #
 # Usage: .ci/schemathesis.sh [path/to/nateq-emulator]
-#   The binary defaults to target/debug/nateq-emulator (build it first:
+#   The binary defaults to debug/nateq-emulator in cargo's target directory (build it first:
 #   cargo build --locked --workspace). Exits non-zero on any failure.
 # Environment:
 #   SCHEMATHESIS_MAX_EXAMPLES  test cases per phase and operation (default 1000)
@@ -11,7 +11,13 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="${1:-$ROOT/target/debug/nateq-emulator}"
+if [[ $# -ge 1 ]]; then
+    BIN="$1"
+else
+    TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+        grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)"
+    BIN="$TARGET_DIR/debug/nateq-emulator"
+fi
 VERSION="${SCHEMATHESIS_VERSION:-4.32.5}"
 VENV="$ROOT/target/schemathesis-venv"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-1000}"

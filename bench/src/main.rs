@@ -4,6 +4,7 @@ mod apply;
 mod build_time;
 mod bulk;
 mod client;
+mod coalesce;
 mod decode;
 mod emulator;
 mod env;
@@ -63,6 +64,8 @@ enum Cmd {
     Build,
     /// 7. update-many against the emulator's rate limit (20 and 100 requests/s)
     Throttled,
+    /// 7. update-many --coalesce at a 20/s limit: 20,000 rows over 50 contacts, with and without
+    Coalesce,
     /// Re-render BENCHMARKS.md from the stored results
     Report,
     /// Run one client variant alone, for a profiler (perf, callgrind)
@@ -149,14 +152,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Memory => vec!["memory"],
         Cmd::Build => vec!["build"],
         Cmd::Throttled => vec!["throttled"],
+        Cmd::Coalesce => vec!["coalesce"],
         Cmd::Report
         | Cmd::Serve { .. }
         | Cmd::ProfileClient { .. }
         | Cmd::ProfileRawBulk { .. } => Vec::new(),
     };
-    let needs_binaries = wanted
-        .iter()
-        .any(|id| matches!(*id, "bulk" | "emulator" | "memory" | "throttled"));
+    let needs_binaries = wanted.iter().any(|id| {
+        matches!(
+            *id,
+            "bulk" | "emulator" | "memory" | "throttled" | "coalesce"
+        )
+    });
     if wanted.iter().any(|id| matches!(*id, "bulk" | "emulator")) && !have("wrk") {
         bail!("wrk is not installed: run bench/run.sh (it installs it) or apt-get install -y wrk");
     }
@@ -227,6 +234,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 quick,
             )?,
             "throttled" => throttled::run(bins()?, &work, runs.min(3), quick)?,
+            "coalesce" => coalesce::run(bins()?, &work, runs.min(1), quick)?,
             other => bail!("unknown scenario {other}"),
         };
         report::save(&results, &section)?;

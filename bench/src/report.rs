@@ -10,7 +10,7 @@ use crate::env::Machine;
 use crate::stats::{Section, Stat};
 
 /// The scenarios in report order.
-pub const ORDER: [&str; 7] = [
+pub const ORDER: [&str; 8] = [
     "client",
     "decode",
     "bulk",
@@ -18,6 +18,7 @@ pub const ORDER: [&str; 7] = [
     "memory",
     "build",
     "throttled",
+    "coalesce",
 ];
 
 /// Where a scenario's latest full (not `--quick`) result is kept.

@@ -48,7 +48,7 @@ pub mod types {
         ///Activity ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
-        ///Extra data about the activity. The page types it as a plain string (not an object); it may hold serialized JSON.
+        ///Extra data about the activity, as text (it may hold serialized JSON).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub metadata: ::std::option::Option<::std::string::String>,
         ///The value after the change.
@@ -81,7 +81,7 @@ pub mod types {
         ///A machine-readable error code, for example `NOT_FOUND`, `VALIDATION_ERROR` or `INSUFFICIENT_SCOPE`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
-        ///Further detail of any JSON type (the page types it as unknown); validation errors use it to name every offending field.
+        ///Further detail, of any JSON type; validation errors use it to name every offending field.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::serde_json::Value>,
         ///A human-readable description of the error.
@@ -111,7 +111,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A contact as the API returns it. The page marks no property as required; this spec requires `id` only (a contact without an ID cannot be addressed) and lets every other property be absent or null. The page lists no `type` on the response contact.
+    ///A contact as the API returns it: `id` is always present (a contact without an ID cannot be addressed); every other property may be absent or null.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Contact {
         ///The contact's activity log, oldest first.
@@ -120,7 +120,7 @@ pub mod types {
         ///URL of the contact's avatar image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub avatar: ::std::option::Option<::std::string::String>,
-        ///Channel-specific data; a plain string on the page (not an object).
+        ///Channel-specific data, as text (it may hold serialized JSON).
         #[serde(
             rename = "channelData",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -227,7 +227,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Kind of contact. The page lists it as a request property only; the response's contact does not carry it.
+    ///Kind of contact.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -309,7 +309,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Pagination and count metadata. The page shows it on this endpoint's envelope although an update returns a single contact; every property may be absent or null.
+    ///Pagination and count metadata; every property may be absent or null.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Meta {
         ///Number of items in this response.
@@ -414,14 +414,14 @@ pub mod types {
             Default::default()
         }
     }
-    ///Fields to update. None is required; only the properties present change. Properties not listed here are rejected with a 400 rather than silently ignored, so a misspelt field name never looks like a successful update. The page gives no length limit for `avatar`, `channelData` and `companyId`.
+    ///Fields to update. None is required; only the properties present change. Properties not listed here are rejected with a 400 rather than silently ignored, so a misspelt field name never looks like a successful update.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateContactRequest {
         ///URL of the contact's avatar image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub avatar: ::std::option::Option<::std::string::String>,
-        ///Channel-specific data for the contact. The page types it as a plain string (not an object); send serialized JSON if your channel needs structure.
+        ///Channel-specific data for the contact, as text; send serialized JSON if your channel needs structure.
         #[serde(
             rename = "channelData",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -933,7 +933,7 @@ pub mod types {
         ///A human-readable summary of the outcome.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
-        ///Pagination and count metadata; the page shows it on every envelope.
+        ///Pagination and count metadata.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<Meta>,
         ///True when the update was applied.
@@ -2835,7 +2835,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for Nateq API
 
-The Nateq API's contact update endpoint. This document is written by hand, field by field, from the API's reference page "Update a contact" (`PUT /contacts/{id}`); where the page is silent or unusual, the description of the schema says so.
+The Nateq API's contact update endpoint. This document is written by hand, field by field, from the API's reference page "Update a contact" (`PUT /contacts/{id}`).
 
 Version: 1.0.0*/
 pub struct Client {

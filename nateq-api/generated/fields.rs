@@ -20,7 +20,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         kind: crate::fields::FieldKind::String,
         max_length: None,
         values: &[],
-        description: "Channel-specific data for the contact. The page types it as a plain string (not an object); send serialized JSON if your channel needs structure.",
+        description: "Channel-specific data for the contact, as text; send serialized JSON if your channel needs structure.",
     },
     crate::fields::Field {
         name: "companyId",
@@ -137,7 +137,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         kind: crate::fields::FieldKind::Enum,
         max_length: None,
         values: &["contact", "guest", "customer"],
-        description: "Kind of contact. The page lists it as a request property only; the response's contact does not carry it.",
+        description: "Kind of contact.",
     },
 ];
 /// The fields to change on a contact; unset fields are left as they are.
@@ -178,7 +178,7 @@ pub struct ContactUpdate {
     ///`avatar`: URL of the contact's avatar image.
     #[serde(rename = "avatar", default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    ///`channelData`: Channel-specific data for the contact. The page types it as a plain string (not an object); send serialized JSON if your channel needs structure.
+    ///`channelData`: Channel-specific data for the contact, as text; send serialized JSON if your channel needs structure.
     #[serde(rename = "channelData", default, skip_serializing_if = "Option::is_none")]
     pub channel_data: Option<String>,
     ///`companyId`: ID of the company the contact belongs to. It must name a company of the same organisation; `company` and `companyName` in the response follow it.
@@ -221,7 +221,7 @@ pub struct ContactUpdate {
     ///`source`: Where the contact came from, for example `import` (at most 100 characters).
     #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    ///`type`: Kind of contact. The page lists it as a request property only; the response's contact does not carry it. One of contact, guest, customer.
+    ///`type`: Kind of contact. One of contact, guest, customer.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub contact_type: Option<String>,
 }
@@ -231,7 +231,7 @@ impl ContactUpdate {
         self.avatar = Some(value.into());
         self
     }
-    ///Sets `channelData`: Channel-specific data for the contact. The page types it as a plain string (not an object); send serialized JSON if your channel needs structure.
+    ///Sets `channelData`: Channel-specific data for the contact, as text; send serialized JSON if your channel needs structure.
     pub fn channel_data(mut self, value: impl Into<String>) -> Self {
         self.channel_data = Some(value.into());
         self
@@ -296,7 +296,7 @@ impl ContactUpdate {
         self.source = Some(value.into());
         self
     }
-    /**Sets `type`: Kind of contact. The page lists it as a request property only; the response's contact does not carry it.
+    /**Sets `type`: Kind of contact.
 
 Takes the generated enum or its text; other values are refused when the update is validated.*/
     pub fn contact_type(mut self, value: impl std::fmt::Display) -> Self {

@@ -40,6 +40,9 @@ Exit codes:
   8    drift: the API's response does not match openapi.yaml; an update answered with a 2xx
        was applied all the same (contacts update prints the contact as it came back;
        update-many records such rows as ok and counts them as drifted; spec check found drift)
+  9    update-many: the report is in use by another run (nothing was sent)
+  10   update-many: the report (or --failed-out) cannot be written, e.g. the disk is full; the
+       run stopped taking rows: --resume applies the rest
   130  interrupted (Ctrl-C)";
 
 /// Options that apply to every subcommand.
@@ -202,6 +205,12 @@ pub struct UpdateArgs {
     #[arg(value_name = "ID")]
     pub id: String,
 
+    /// The request body as one JSON object, from a file or `-` (stdin), e.g.
+    /// `{"name":"Ada","doNotContact":true}`: every property is checked (its name, the type and
+    /// limits of its value) before anything is sent; field flags given too win over it
+    #[arg(long, value_name = "FILE|-")]
+    pub body: Option<PathBuf>,
+
     /// The fields to change.
     #[command(flatten)]
     pub fields: FieldArgs,
@@ -285,6 +294,11 @@ impl FieldArgs {
         serde_json::from_value(serde_json::Value::Object(self.values.clone()))
             .context("the field flags do not form an update")
     }
+
+    /// The values given, by the API's property name.
+    pub fn values(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.values
+    }
 }
 
 /// `nateq contacts update-many ...`
@@ -302,13 +316,33 @@ pub struct UpdateManyArgs {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
 
-    /// Write one JSON line per row (its outcome) to this file, flushed as each row completes
+    /// Write one JSON line per row (its outcome) to this file, written as each row completes
+    /// and synced to the disk every second; one run at a time holds it (exit 9 otherwise)
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
     /// Skip the rows the report already records as done, and append to it
     #[arg(long, requires = "report")]
     pub resume: bool,
+
+    /// With --resume: go on past report lines that cannot be read (their rows are sent again)
+    /// instead of stopping at the first one
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+
+    /// Merge the rows of a contact that wait behind its row in flight into one request (later
+    /// values win field by field); the contact ends as if every row had been applied in order,
+    /// and the report records every row (`coalesced` into the row whose request carried it).
+    /// Off by default: a field that several rows change then gets one activity (from the first
+    /// old value to the last new one) instead of one per row
+    #[arg(long)]
+    pub coalesce: bool,
+
+    /// Write each failed row to this file in the input's format, with its error (JSONL: an
+    /// `_error` object; CSV: an `_error` column), ready to fix and feed back with --input,
+    /// which ignores `_error`
+    #[arg(long, value_name = "FILE")]
+    pub failed_out: Option<PathBuf>,
 
     /// Read and validate every row as a real run would, and send nothing (no server or key
     /// needed); the report says `valid` or `invalid` per row. Exits 0 when every row is

@@ -25,6 +25,11 @@ pub enum Exit {
     /// The API's response does not match openapi.yaml: for an update, it was applied (the
     /// answer was a 2xx) and its response drifted from the spec.
     Drift = 8,
+    /// `update-many`: the report is held by another run (an OS file lock); nothing was sent.
+    ReportInUse = 9,
+    /// `update-many`: the report cannot be written (disk full, I/O error); the run stopped
+    /// taking rows, and `--resume` applies the rest.
+    ReportWrite = 10,
     /// Stopped by Ctrl-C (SIGINT) or SIGTERM.
     Interrupted = 130,
 }
@@ -45,6 +50,14 @@ pub struct CliError {
 }
 
 impl CliError {
+    /// An error with this exit code.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        CliError {
+            exit,
+            message: message.into(),
+        }
+    }
+
     /// A usage error (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
         CliError {
@@ -93,12 +106,22 @@ pub fn exit_for_api_error(error: &nateq_api::Error) -> Exit {
 
 /// The exit code of any error: the first cause in the chain that says which class it is.
 pub fn exit_for(error: &anyhow::Error) -> Exit {
+    // A CliError given as context is found here (the chain does not expose it).
+    if let Some(e) = error.downcast_ref::<CliError>() {
+        return e.exit;
+    }
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<CliError>() {
             return e.exit;
         }
         if let Some(e) = cause.downcast_ref::<nateq_api::Error>() {
             return exit_for_api_error(e);
+        }
+        if cause
+            .downcast_ref::<crate::bulk::report::ReportError>()
+            .is_some()
+        {
+            return Exit::ReportWrite;
         }
         if cause.downcast_ref::<nateq_api::ValidationError>().is_some() {
             return Exit::Validation;

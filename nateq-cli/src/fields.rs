@@ -88,6 +88,11 @@ impl FieldSet {
         FieldSet(self.0 & !other.0)
     }
 
+    /// The fields in either set.
+    pub fn union(self, other: FieldSet) -> FieldSet {
+        FieldSet(self.0 | other.0)
+    }
+
     /// The fields in both sets.
     pub fn intersection(self, other: FieldSet) -> FieldSet {
         FieldSet(self.0 & other.0)
@@ -132,6 +137,7 @@ mod tests {
         assert_eq!(set.minus(name).names().collect::<Vec<_>>(), ["type"]);
         assert!(name.minus(set).is_empty());
         assert_eq!(set.intersection(name), name);
+        assert_eq!(name.union(FieldSet::from_names(["type"])), set);
         assert_eq!(FieldSet::from_bits(u64::MAX), FieldSet::all());
     }
 

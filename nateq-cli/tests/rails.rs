@@ -225,6 +225,8 @@ fn output_json_prints_one_summary_object_on_stdout_and_quiet_silences_stderr() {
         "throttled",
         "superseded",
         "drifted",
+        "coalesced",
+        "requests",
         "elapsedSecs",
         "rowsPerSec",
     ];

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::sync::mpsc;
 
+use super::failed::FailedOut;
 use super::input::{self, Item, Row};
 use super::progress::Progress;
 use super::report::{self, DoneSet, Outcome, ReportLine};
-use super::{Summary, print_failure, print_more_failures, record};
+use super::{Outputs, Summary, print_failure, print_more_failures};
 use crate::cli::{InputFormat, UpdateManyArgs};
 use crate::exit::Exit;
 
@@ -21,35 +22,49 @@ pub async fn run(
     format: InputFormat,
     input: Box<dyn Read + Send>,
 ) -> anyhow::Result<(Summary, Duration, Exit)> {
-    let mut writer = match &args.report {
+    let report = match &args.report {
         Some(path) => Some(report::create(path)?),
         None => None,
     };
+    let failed = match &args.failed_out {
+        Some(path) => Some(FailedOut::create(path, format)?),
+        None => None,
+    };
+    let mut outputs = Outputs {
+        report,
+        failed,
+        unrecorded: 0,
+    };
+    let keep_raw = args.failed_out.is_some();
     let (tx, mut rx) = mpsc::channel::<Item>(64);
     std::thread::Builder::new()
         .name("nateq-input".into())
-        .spawn(move || input::read_rows(input, format, DoneSet::default(), &tx))
+        .spawn(move || {
+            let parsed = super::progress::ParsedRows::default();
+            input::read_rows(input, format, DoneSet::default(), keep_raw, &parsed, &tx)
+        })
         .context("cannot start the input reader")?;
 
-    let mut progress = Progress::new(args.quiet, None, Default::default());
+    let mut progress = Progress::new(args.quiet, None, Default::default(), Default::default());
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut printed = 0u64;
     while let Some(item) = rx.recv().await {
-        let entry = match item {
+        let (entry, raw) = match item {
             Item::Row {
                 line,
                 row: Row::Valid { id, fields, .. },
             } => {
                 summary.done += 1;
-                ReportLine {
+                let entry = ReportLine {
                     fields: Some(fields),
                     ..ReportLine::new(line, Some(id), Outcome::Valid)
-                }
+                };
+                (entry, None)
             }
             Item::Row {
                 line,
-                row: Row::Invalid { id, message },
+                row: Row::Invalid { id, message, raw },
             } => {
                 summary.failed += 1;
                 let entry = ReportLine {
@@ -57,17 +72,26 @@ pub async fn run(
                     ..ReportLine::new(line, id, Outcome::Invalid)
                 };
                 print_failure(&progress, &mut printed, &entry);
-                entry
+                (entry, raw)
+            }
+            Item::Header(header) => {
+                if let Some(failed) = &mut outputs.failed {
+                    failed.header(&header)?;
+                }
+                continue;
             }
             Item::Fatal(error) => return Err(error),
             // Only --resume skips or supersedes rows, and a dry run does not resume.
             Item::Skipped | Item::Superseded { .. } => continue,
         };
-        record(&mut writer, &entry)?;
+        outputs.record(&entry, raw.as_ref())?;
         progress.inc();
     }
     progress.finish();
-    print_more_failures(printed, writer.is_some());
+    if let Some(report) = &mut outputs.report {
+        report.sync()?;
+    }
+    print_more_failures(printed, outputs.report.is_some());
     let exit = if summary.failed > 0 {
         Exit::Validation
     } else {

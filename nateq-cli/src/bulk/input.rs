@@ -7,6 +7,9 @@ use nateq_api::{ContactId, ContactUpdate};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+use std::sync::atomic::Ordering;
+
+use super::progress::ParsedRows;
 use super::report::DoneSet;
 use crate::cli::InputFormat;
 use crate::exit::CliError;
@@ -39,7 +42,22 @@ pub enum Item {
     },
     /// The input cannot be read further (an I/O error, a bad CSV header).
     Fatal(anyhow::Error),
+    /// The CSV header, sent first when rows keep their text (`--failed-out`).
+    Header(csv::StringRecord),
 }
+
+/// A row as the input gave it, kept for `--failed-out`.
+#[derive(Debug, Clone)]
+pub enum Raw {
+    /// A JSONL line, without its line ending.
+    Line(String),
+    /// A CSV record, every cell as read.
+    Record(csv::StringRecord),
+}
+
+/// The property a row may carry that is not a field: the error `--failed-out` adds to a failed
+/// row. Input ignores it, so a file of failed rows can be fixed and fed back as it is.
+pub const ERROR_PROPERTY: &str = "_error";
 
 /// A row of the input.
 #[derive(Debug)]
@@ -52,6 +70,8 @@ pub enum Row {
         update: Box<ContactUpdate>,
         /// The names of the fields it sets.
         fields: FieldSet,
+        /// The row as given, when kept.
+        raw: Option<Raw>,
     },
     /// A malformed row: reported, never sent.
     Invalid {
@@ -59,19 +79,33 @@ pub enum Row {
         id: Option<String>,
         /// What is wrong with it.
         message: String,
+        /// The row as given, when kept.
+        raw: Option<Raw>,
     },
 }
 
 /// Reads rows from `input` until it ends, the receiver is dropped, or a fatal error.
 /// Rows that `done` already has are sent as [`Item::Skipped`]; the fields that later done rows
-/// of the same contact set are dropped from the others (see [`against_done`]).
-pub fn read_rows(input: impl Read, format: InputFormat, done: DoneSet, tx: &mpsc::Sender<Item>) {
-    let mut emit =
-        |line: u64, row: Row| -> bool { tx.blocking_send(against_done(&done, line, row)).is_ok() };
-    let result = match format {
-        InputFormat::Jsonl => read_jsonl(input, &mut emit),
-        InputFormat::Csv => read_csv(input, &mut emit),
+/// of the same contact set are dropped from the others (see [`against_done`]). With
+/// `keep_raw`, each row carries its text as given (and a CSV input's header comes first). The
+/// rows parsed are counted in `parsed`, which is marked ended at the end of the input.
+pub fn read_rows(
+    input: impl Read,
+    format: InputFormat,
+    done: DoneSet,
+    keep_raw: bool,
+    parsed: &ParsedRows,
+    tx: &mpsc::Sender<Item>,
+) {
+    let mut emit = |line: u64, row: Row| -> bool {
+        parsed.rows.fetch_add(1, Ordering::Relaxed);
+        tx.blocking_send(against_done(&done, line, row)).is_ok()
     };
+    let result = match format {
+        InputFormat::Jsonl => read_jsonl(input, keep_raw, &mut emit),
+        InputFormat::Csv => read_csv(input, keep_raw.then_some(tx), &mut emit),
+    };
+    parsed.ended.store(true, Ordering::Relaxed);
     if let Err(e) = result {
         let _ = tx.blocking_send(Item::Fatal(e));
     }
@@ -81,7 +115,13 @@ pub fn read_rows(input: impl Read, format: InputFormat, done: DoneSet, tx: &mpsc
 /// from it the fields that a later done row of the same contact set (it must not overwrite
 /// them); if that leaves nothing, it is superseded.
 pub fn against_done(done: &DoneSet, line: u64, row: Row) -> Item {
-    let Row::Valid { id, update, fields } = row else {
+    let Row::Valid {
+        id,
+        update,
+        fields,
+        raw,
+    } = row
+    else {
         return Item::Row { line, row };
     };
     if done.contains(line, &id) {
@@ -91,7 +131,12 @@ pub fn against_done(done: &DoneSet, line: u64, row: Row) -> Item {
     if newer.is_empty() {
         return Item::Row {
             line,
-            row: Row::Valid { id, update, fields },
+            row: Row::Valid {
+                id,
+                update,
+                fields,
+                raw,
+            },
         };
     }
     let left = fields.minus(newer);
@@ -103,10 +148,12 @@ pub fn against_done(done: &DoneSet, line: u64, row: Row) -> Item {
             id,
             update: Box::new(update),
             fields: left,
+            raw,
         },
         Err(e) => Row::Invalid {
             id: Some(id),
             message: format!("cannot drop the fields set by later rows: {e}"),
+            raw,
         },
     };
     Item::Row { line, row }
@@ -126,8 +173,12 @@ fn without_fields(
     serde_json::from_value(value)
 }
 
-/// Reads JSONL; `emit` returns false to stop.
-fn read_jsonl(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow::Result<()> {
+/// Reads JSONL; `emit` returns false to stop. With `keep_raw`, each row keeps its line.
+fn read_jsonl(
+    input: impl Read,
+    keep_raw: bool,
+    emit: &mut impl FnMut(u64, Row) -> bool,
+) -> anyhow::Result<()> {
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, input);
     let mut buf = Vec::with_capacity(1024);
     let mut line = 0u64;
@@ -146,15 +197,22 @@ fn read_jsonl(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyh
         let row = if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
             skip_rest_of_line(&mut reader)
                 .map_err(|e| anyhow::Error::from(e).context(format!("cannot read line {line}")))?;
+            // Not kept: only its first megabyte was read.
             Row::Invalid {
                 id: None,
                 message: format!("line is longer than {MAX_LINE_BYTES} bytes"),
+                raw: None,
             }
         } else {
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            parse_json_row(buf.trim_ascii_end())
+            let text = buf.trim_ascii_end();
+            let mut row = parse_json_row(text);
+            if keep_raw {
+                row.keep(Raw::Line(String::from_utf8_lossy(text).into_owned()));
+            }
+            row
         };
         if !emit(line, row) {
             return Ok(());
@@ -178,7 +236,17 @@ fn skip_rest_of_line(reader: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
-/// Parses one JSONL row: an object with a string `id` and the fields to change.
+impl Row {
+    /// Keeps the row's text as given.
+    fn keep(&mut self, text: Raw) {
+        match self {
+            Row::Valid { raw, .. } | Row::Invalid { raw, .. } => *raw = Some(text),
+        }
+    }
+}
+
+/// Parses one JSONL row: an object with a string `id` and the fields to change (and, ignored,
+/// the `_error` that `--failed-out` adds).
 pub fn parse_json_row(bytes: &[u8]) -> Row {
     let mut object: Map<String, Value> = match serde_json::from_slice(bytes) {
         Ok(object) => object,
@@ -186,26 +254,41 @@ pub fn parse_json_row(bytes: &[u8]) -> Row {
             return Row::Invalid {
                 id: None,
                 message: json_syntax_message(&e),
+                raw: None,
             };
         }
     };
+    object.remove(ERROR_PROPERTY);
     let id = match object.remove("id") {
         Some(Value::String(id)) => id,
         Some(other) => {
             return Row::Invalid {
                 id: None,
                 message: format!("invalid id: must be a string, not {}", json_type(&other)),
+                raw: None,
             };
         }
         None => {
             return Row::Invalid {
                 id: None,
                 message: "missing id".to_string(),
+                raw: None,
             };
         }
     };
-    // Name the field of a value of the wrong type (serde's message would not).
-    for (name, value) in &object {
+    if let Err(message) = check_kinds(&object) {
+        return Row::Invalid {
+            id: Some(id),
+            message,
+            raw: None,
+        };
+    }
+    validated(id, object)
+}
+
+/// Names the first field whose value has the wrong JSON type (serde's message would not).
+pub fn check_kinds(object: &Map<String, Value>) -> Result<(), String> {
+    for (name, value) in object {
         let expected = match fields::kind_of(name) {
             Some(Kind::Bool) if !value.is_boolean() => "true or false",
             Some(Kind::Text) if !value.is_string() => "a string",
@@ -216,15 +299,12 @@ pub fn parse_json_row(bytes: &[u8]) -> Row {
         } else {
             ""
         };
-        return Row::Invalid {
-            id: Some(id),
-            message: format!(
-                "invalid {name}: expected {expected}, not {}{hint}",
-                json_type(value)
-            ),
-        };
+        return Err(format!(
+            "invalid {name}: expected {expected}, not {}{hint}",
+            json_type(value)
+        ));
     }
-    validated(id, object)
+    Ok(())
 }
 
 /// Builds the update from the row's fields and checks it, and the id, as the SDK would before
@@ -237,6 +317,7 @@ fn validated(id: String, object: Map<String, Value>) -> Row {
             return Row::Invalid {
                 id: Some(id),
                 message: e.to_string(),
+                raw: None,
             };
         }
     };
@@ -246,10 +327,12 @@ fn validated(id: String, object: Map<String, Value>) -> Row {
             id,
             update: Box::new(update),
             fields,
+            raw: None,
         },
         Err(e) => Row::Invalid {
             id: Some(id),
             message: e.to_string(),
+            raw: None,
         },
     }
 }
@@ -295,6 +378,9 @@ impl Columns {
         let mut fields: Vec<(usize, &'static str, Kind)> = Vec::new();
         for (index, name) in header.iter().enumerate() {
             let name = name.trim();
+            if name == ERROR_PROPERTY {
+                continue;
+            }
             if name == "id" {
                 if id.replace(index).is_some() {
                     return Err(CliError::validation("line 1: column \"id\" appears twice"));
@@ -337,6 +423,7 @@ impl Columns {
                     return Row::Invalid {
                         id: Some(id),
                         message: format!("invalid {name}: {cell:?} is not true or false"),
+                        raw: None,
                     };
                 }
             };
@@ -346,8 +433,13 @@ impl Columns {
     }
 }
 
-/// Reads CSV with a header row; `emit` returns false to stop.
-fn read_csv(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow::Result<()> {
+/// Reads CSV with a header row; `emit` returns false to stop. With `header_to`, the header is
+/// sent there first and each row keeps its record.
+fn read_csv(
+    input: impl Read,
+    header_to: Option<&mpsc::Sender<Item>>,
+    emit: &mut impl FnMut(u64, Row) -> bool,
+) -> anyhow::Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -355,6 +447,12 @@ fn read_csv(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow
         .from_reader(input);
     let header = reader.headers().map_err(|e| csv_fatal(e, 1))?.clone();
     let columns = Columns::from_header(&header)?;
+    if let Some(tx) = header_to
+        && tx.blocking_send(Item::Header(header.clone())).is_err()
+    {
+        return Ok(());
+    }
+    let keep_raw = header_to.is_some();
     let mut record = csv::StringRecord::new();
     loop {
         let line_hint = reader.position().line();
@@ -362,7 +460,7 @@ fn read_csv(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let line = record.position().map_or(line_hint, csv::Position::line);
-                let row = if record.iter().all(str::is_empty) && record.len() <= 1 {
+                let mut row = if record.iter().all(str::is_empty) && record.len() <= 1 {
                     continue;
                 } else if record.len() != header.len() {
                     Row::Invalid {
@@ -372,10 +470,14 @@ fn read_csv(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow
                             record.len(),
                             header.len()
                         ),
+                        raw: None,
                     }
                 } else {
                     columns.row(&record)
                 };
+                if keep_raw {
+                    row.keep(Raw::Record(record.clone()));
+                }
                 if !emit(line, row) {
                     return Ok(());
                 }
@@ -383,9 +485,11 @@ fn read_csv(input: impl Read, emit: &mut impl FnMut(u64, Row) -> bool) -> anyhow
             Err(e) => match e.kind() {
                 csv::ErrorKind::Utf8 { .. } => {
                     let line = e.position().map_or(line_hint, csv::Position::line);
+                    // Not kept: its text is not UTF-8.
                     let row = Row::Invalid {
                         id: None,
                         message: "the row is not valid UTF-8".to_string(),
+                        raw: None,
                     };
                     if !emit(line, row) {
                         return Ok(());
@@ -430,14 +534,14 @@ mod tests {
                 Row::Valid { id, update, .. } => {
                     format!("ok {id} {}", serde_json::to_string(&update).unwrap())
                 }
-                Row::Invalid { id, message } => format!("invalid {id:?}: {message}"),
+                Row::Invalid { id, message, .. } => format!("invalid {id:?}: {message}"),
             };
             rows.push((line, without_field_list(&text)));
             true
         };
         match format {
-            InputFormat::Jsonl => read_jsonl(input.as_bytes(), &mut emit).unwrap(),
-            InputFormat::Csv => read_csv(input.as_bytes(), &mut emit).unwrap(),
+            InputFormat::Jsonl => read_jsonl(input.as_bytes(), false, &mut emit).unwrap(),
+            InputFormat::Csv => read_csv(input.as_bytes(), None, &mut emit).unwrap(),
         }
         rows
     }
@@ -485,7 +589,7 @@ mod tests {
             ("id,name,name\n", "column \"name\" appears twice"),
         ] {
             let mut emit = |_, _| true;
-            let err = read_csv(header.as_bytes(), &mut emit).unwrap_err();
+            let err = read_csv(header.as_bytes(), None, &mut emit).unwrap_err();
             assert!(err.to_string().contains(message), "{err}");
         }
     }
@@ -499,11 +603,13 @@ mod tests {
             "{\"line\":5,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"name\",\"email\"],\"attempts\":1}\n",
         )
         .unwrap();
-        let (done, _) = super::super::report::resume(&path).unwrap();
+        let (done, _) = super::super::report::resume(&path, false).unwrap();
         let row = |text: &str| parse_json_row(text.as_bytes());
         let outcome = |line, text: &str| match against_done(&done, line, row(text)) {
             Item::Row {
-                row: Row::Valid { id, update, fields },
+                row: Row::Valid {
+                    id, update, fields, ..
+                },
                 ..
             } => format!(
                 "send {id} {} {:?}",

@@ -2,12 +2,14 @@
 //! row by row, `--resume`, a progress bar on a terminal, and a clean stop on Ctrl-C.
 
 mod dry;
+mod failed;
 pub mod input;
 pub mod order;
 mod progress;
 pub mod report;
 mod safety;
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -22,12 +24,13 @@ use tokio::sync::mpsc;
 
 use crate::cli::{GlobalArgs, InputFormat, OutputFormat, UpdateManyArgs};
 use crate::connect::connect;
-use crate::exit::{Exit, exit_for_api_error};
+use crate::exit::{CliError, Exit, exit_for_api_error};
 use crate::fields::FieldSet;
-use input::{Item, Row};
+use failed::FailedOut;
+use input::{Item, Raw, Row};
 use nateq_api::{ContactUpdate, KeyEnvironment};
 use order::{Keyed, Lanes};
-use progress::{Counted, Progress};
+use progress::{Counted, ParsedRows, Progress};
 use report::{DoneSet, Outcome, ReportLine, ReportWriter};
 
 /// Failed rows printed on stderr before the rest are only counted.
@@ -52,6 +55,11 @@ pub struct Summary {
     pub superseded: u64,
     /// Rows applied (counted in `done`) whose response did not match the spec.
     pub drifted: u64,
+    /// Rows applied (counted in `done`) by the request of a later row of their contact
+    /// (`--coalesce`).
+    pub coalesced: u64,
+    /// HTTP requests sent (every attempt of every request).
+    pub requests: u64,
 }
 
 impl Summary {
@@ -69,8 +77,16 @@ impl Summary {
         } else {
             String::new()
         };
+        let coalesced = if self.coalesced > 0 {
+            format!(
+                ", {} coalesced ({} requests)",
+                self.coalesced, self.requests
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} done, {} failed, {} skipped, {} retried, {} throttled{superseded}{drifted} in {:.2}s ({:.0} rows/s)",
+            "{} done, {} failed, {} skipped, {} retried, {} throttled{superseded}{drifted}{coalesced} in {:.2}s ({:.0} rows/s)",
             self.done, self.failed, self.skipped, self.retried, self.throttled, secs, rate
         )
     }
@@ -96,14 +112,17 @@ struct Pending {
     id: String,
     update: Box<ContactUpdate>,
     fields: FieldSet,
+    /// The row as given, for `--failed-out`.
+    raw: Option<Raw>,
+    /// Sent alone, never coalesced (a row of a coalesced request that failed, sent again).
+    solo: bool,
 }
 
-/// A row that was sent, with its outcome.
+/// One request: a row, or (`--coalesce`) rows of one contact in input order, merged; the last
+/// one carries the others.
 #[derive(Debug)]
 struct Sent {
-    line: u64,
-    id: String,
-    fields: FieldSet,
+    rows: Vec<Pending>,
     outcome: nateq_api::UpdateOutcome<()>,
 }
 
@@ -112,6 +131,9 @@ impl Keyed for Pending {
         &self.id
     }
 }
+
+/// The most rows one coalesced request carries.
+pub const MAX_COALESCED_ROWS: usize = 256;
 
 /// The end of the interruption message: the waiting rows that were not sent.
 fn left_for_resume(waiting: usize) -> String {
@@ -162,6 +184,39 @@ enum Stop {
     Fatal(anyhow::Error),
     /// The input cannot be read further.
     Input(anyhow::Error),
+    /// The report (or the file of failed rows) cannot be written.
+    Output(anyhow::Error),
+}
+
+/// The outputs of a run: the report and the file of failed rows, each optional.
+#[derive(Debug)]
+struct Outputs {
+    report: Option<ReportWriter>,
+    failed: Option<FailedOut>,
+    /// Rows finished whose line could not be written after a write failed.
+    unrecorded: u64,
+}
+
+impl Outputs {
+    /// Records a row's line (and, for a failed row, the row in `--failed-out`). After a
+    /// failure, later rows are still tried (each line is whole or absent), and counted when
+    /// they cannot be written either.
+    fn record(&mut self, entry: &ReportLine, raw: Option<&Raw>) -> anyhow::Result<()> {
+        let mut result = Ok(());
+        if let Some(report) = &mut self.report
+            && let Err(e) = report.write(entry)
+        {
+            self.unrecorded += 1;
+            result = Err(anyhow::Error::from(e));
+        }
+        if matches!(entry.result, Outcome::Error | Outcome::Invalid)
+            && let Some(failed) = &mut self.failed
+            && let Err(e) = failed.write(raw, entry)
+        {
+            result = result.and(Err(e));
+        }
+        result
+    }
 }
 
 /// Runs `update-many` and returns the exit code; errors before the first row is read are
@@ -185,32 +240,55 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
         )?;
     }
 
-    let (done_set, mut writer) = match (&args.report, args.resume) {
+    let (done_set, report) = match (&args.report, args.resume) {
         (Some(path), true) => {
-            let (done, writer) = report::resume(path)?;
+            let (done, writer) = report::resume(path, args.force)?;
             tracing::info!(done = done.len(), "resuming");
             (done, Some(writer))
         }
         (Some(path), false) => (DoneSet::default(), Some(report::create(path)?)),
         (None, _) => (DoneSet::default(), None),
     };
+    let failed = match &args.failed_out {
+        Some(path) => Some(FailedOut::create(path, format)?),
+        None => None,
+    };
+    let mut outputs = Outputs {
+        report,
+        failed,
+        unrecorded: 0,
+    };
 
     let concurrency = usize::from(args.concurrency);
     // Rows of a busy contact wait in memory; past this many, reading stops until some finish.
-    let max_waiting = (concurrency * 16).max(256);
+    // With --coalesce, reading goes on while every request is in flight (rows that wait are
+    // what it merges), so more may wait.
+    let max_waiting = if args.coalesce {
+        (concurrency * 256).max(4096)
+    } else {
+        (concurrency * 16).max(256)
+    };
+    let keep_raw = args.failed_out.is_some();
     let (tx, mut rx) = mpsc::channel::<Item>(concurrency.max(32) * 2);
+    let parsed = Arc::new(ParsedRows::default());
+    let counted = Arc::clone(&parsed);
     std::thread::Builder::new()
         .name("nateq-input".into())
-        .spawn(move || input::read_rows(input, format, done_set, &tx))
+        .spawn(move || input::read_rows(input, format, done_set, keep_raw, &counted, &tx))
         .context("cannot start the input reader")?;
 
-    let mut progress = Progress::new(args.quiet, size, read);
+    let mut progress = Progress::new(args.quiet, size, read, parsed);
     let period = progress.period();
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + period.unwrap_or(progress::LINE_PERIOD),
         period.unwrap_or(progress::LINE_PERIOD),
     );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut syncer = tokio::time::interval_at(
+        tokio::time::Instant::now() + report::SYNC_PERIOD,
+        report::SYNC_PERIOD,
+    );
+    syncer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut printed = 0u64;
@@ -218,36 +296,47 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
     let mut input_done = false;
     let mut signals = Signals::new()?;
     let contacts = connection.client.contacts();
-    let send = move |row: Pending| async move {
-        let outcome = contacts.apply(&row.id, *row.update).await;
-        Sent {
-            line: row.line,
-            id: row.id,
-            fields: row.fields,
-            outcome,
-        }
+    let send = move |rows: Vec<Pending>| async move {
+        let outcome = match merged(&rows) {
+            Ok(update) => contacts.apply(&rows[0].id, update).await,
+            Err(error) => nateq_api::UpdateOutcome {
+                result: Err(error),
+                attempts: 0,
+                throttled: 0,
+            },
+        };
+        Sent { rows, outcome }
     };
     let mut in_flight = FuturesUnordered::new();
     let mut lanes = Lanes::default();
+    // --coalesce: rows free to go (no row of their contact in flight) while every request is
+    // in flight; they go first when one ends.
+    let mut ready: VecDeque<Pending> = VecDeque::new();
+    let batch = if args.coalesce { MAX_COALESCED_ROWS } else { 1 };
 
     loop {
         let taking = stop.is_none() && !input_done;
         if !taking && in_flight.is_empty() {
             break;
         }
+        let room = if args.coalesce {
+            lanes.waiting() + ready.len() < max_waiting
+        } else {
+            in_flight.len() < concurrency && lanes.waiting() < max_waiting
+        };
         tokio::select! {
             biased;
             () = signals.recv() => {
                 if stop.is_some() {
                     // A second signal: stop now; rows in flight are not reported and will be
                     // sent again by --resume (the update is idempotent).
-                    progress.suspend(|| eprintln!("interrupted again: stopping without waiting for {} rows in flight", in_flight.len()));
+                    progress.suspend(|| eprintln!("interrupted again: stopping without waiting for {} requests in flight", in_flight.len()));
                     stop = Some(Stop::Interrupted);
                     break;
                 }
-                let waiting = lanes.drop_waiting();
+                let waiting = lanes.drop_waiting() + std::mem::take(&mut ready).len();
                 progress.suspend(|| eprintln!(
-                    "interrupted: finishing {} rows in flight (press Ctrl-C again to stop now){}",
+                    "interrupted: finishing {} requests in flight (press Ctrl-C again to stop now){}",
                     in_flight.len(),
                     left_for_resume(waiting),
                 ));
@@ -255,61 +344,102 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                 rx.close();
             }
             _ = ticker.tick(), if period.is_some() => progress.tick(summary.failed),
-            Some(Sent { line, id, fields, outcome }) = in_flight.next(), if !in_flight.is_empty() => {
-                // The next row of this contact, if one waits; it is sent only after this one is
-                // recorded, so a report never has a later row of a contact done while an
-                // earlier one is applied but unrecorded.
-                let next = lanes.complete(&id);
+            _ = syncer.tick(), if outputs.report.is_some() && stop.is_none() => {
+                if let Some(Err(e)) = outputs.report.as_mut().map(ReportWriter::sync) {
+                    halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e.into()));
+                }
+            }
+            Some(Sent { rows, outcome }) = in_flight.next(), if !in_flight.is_empty() => {
+                let id = rows[0].id.clone();
                 let nateq_api::UpdateOutcome { result, attempts, throttled } = outcome;
                 summary.throttled += u64::from(throttled);
+                summary.requests += u64::from(attempts);
                 if attempts > 1 {
-                    summary.retried += 1;
+                    summary.retried += rows.len() as u64;
                 }
-                let entry = match result {
+                match result {
+                    // A coalesced request that failed: its rows go again one by one, so each
+                    // fails or applies on its own, as without --coalesce.
+                    Err(error) if rows.len() > 1 && !error.is_applied() && !is_fatal(&error) => {
+                        tracing::debug!(id, rows = rows.len(), %error, "coalesced request failed; sending its rows one by one");
+                        if stop.is_none() {
+                            let solo = rows.into_iter().map(|row| Pending { solo: true, ..row }).collect();
+                            let refused = lanes.put_back(&id, solo);
+                            debug_assert!(refused.is_empty());
+                        }
+                    }
                     Ok(()) => {
-                        summary.done += 1;
-                        ReportLine { fields: Some(fields), attempts, ..ReportLine::new(line, Some(id), Outcome::Ok) }
+                        let drift = None;
+                        progress.inc_by(rows.len() as u64);
+                        let result = record_applied(&mut outputs, &mut summary, rows, attempts, drift);
+                        if let Err(e) = result {
+                            halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
+                        }
                     }
                     // A 2xx whose response drifted from the spec: applied, never sent again.
                     Err(error) if error.is_applied() => {
-                        summary.done += 1;
-                        summary.drifted += 1;
-                        let entry = ReportLine::applied_with_drift(line, id, fields, &error, attempts);
-                        if summary.drifted == 1 {
+                        summary.drifted += rows.len() as u64;
+                        if summary.drifted == rows.len() as u64 {
+                            let line = rows.last().map_or(0, |r| r.line);
                             progress.suspend(|| eprintln!(
                                 "line {line}: applied, but {error} (every such row is counted as drifted{})",
-                                if writer.is_some() { " and named in the report" } else { "" },
+                                if outputs.report.is_some() { " and named in the report" } else { "" },
                             ));
                         }
-                        entry
+                        progress.inc_by(rows.len() as u64);
+                        let result = record_applied(&mut outputs, &mut summary, rows, attempts, Some(&error));
+                        if let Err(e) = result {
+                            halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
+                        }
                     }
                     Err(error) => {
-                        summary.failed += 1;
-                        let entry = ReportLine::failed(line, Some(id), Some(fields), &error, attempts);
-                        print_failure(&progress, &mut printed, &entry);
-                        if stop.is_none() && is_fatal(&error) {
-                            rx.close();
-                            lanes.drop_waiting();
-                            stop = Some(Stop::Fatal(anyhow::Error::from(error)));
+                        let mut result = Ok(());
+                        for row in &rows {
+                            summary.failed += 1;
+                            let entry = ReportLine::failed(row.line, Some(row.id.clone()), Some(row.fields), &error, attempts);
+                            print_failure(&progress, &mut printed, &entry);
+                            result = result.and(outputs.record(&entry, row.raw.as_ref()));
+                            progress.inc();
                         }
-                        entry
+                        if stop.is_none() && is_fatal(&error) {
+                            halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Fatal(anyhow::Error::from(error)));
+                        } else if let Err(e) = result {
+                            halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
+                        }
                     }
-                };
-                record(&mut writer, &entry)?;
-                progress.inc();
-                // After a stop, no new row is sent (the waiting ones are left for --resume).
-                if let Some(next) = next.filter(|_| stop.is_none()) {
-                    in_flight.push(send(next));
+                }
+                // The next rows of this contact, if some wait: sent only once these are
+                // recorded, so a report never has a later row of a contact done while an
+                // earlier one is applied but unrecorded. After a stop, no new row is sent
+                // (the waiting ones are left for --resume).
+                if let Some(next) = lanes.complete(&id) && stop.is_none() {
+                    let mut rows = vec![next];
+                    if !rows[0].solo {
+                        rows.extend(lanes.take_batch(&id, batch - 1, |r: &Pending| !r.solo));
+                    }
+                    in_flight.push(send(rows));
+                }
+                while stop.is_none() && in_flight.len() < concurrency && let Some(row) = ready.pop_front() {
+                    let id = row.id.clone();
+                    let mut rows = vec![row];
+                    rows.extend(lanes.take_batch(&id, batch - 1, |r: &Pending| !r.solo));
+                    in_flight.push(send(rows));
                 }
             }
-            item = rx.recv(), if taking && in_flight.len() < concurrency && lanes.waiting() < max_waiting => {
+            item = rx.recv(), if taking && room => {
                 match item {
                     None => input_done = true,
-                    Some(Item::Skipped) => summary.skipped += 1,
+                    Some(Item::Skipped) => {
+                        summary.skipped += 1;
+                        progress.skip();
+                    }
+                    Some(Item::Header(header)) => {
+                        if let Some(Err(e)) = outputs.failed.as_mut().map(|f| f.header(&header)) {
+                            halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
+                        }
+                    }
                     Some(Item::Fatal(error)) => {
-                        rx.close();
-                        lanes.drop_waiting();
-                        stop = Some(Stop::Input(error));
+                        halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Input(error));
                     }
                     Some(Item::Superseded { line, id, fields }) => {
                         summary.superseded += 1;
@@ -322,10 +452,12 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                             )),
                             ..ReportLine::new(line, Some(id), Outcome::Superseded)
                         };
-                        record(&mut writer, &entry)?;
+                        if let Err(e) = outputs.record(&entry, None) {
+                            halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
+                        }
                         progress.inc();
                     }
-                    Some(Item::Row { line, row: Row::Invalid { id, message } }) => {
+                    Some(Item::Row { line, row: Row::Invalid { id, message, raw } }) => {
                         summary.failed += 1;
                         let entry = ReportLine {
                             kind: Some("invalid".into()),
@@ -333,12 +465,19 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
                             ..ReportLine::new(line, id, Outcome::Error)
                         };
                         print_failure(&progress, &mut printed, &entry);
-                        record(&mut writer, &entry)?;
+                        if let Err(e) = outputs.record(&entry, raw.as_ref()) {
+                            halt(&mut stop, &mut rx, &mut lanes, &mut ready, Stop::Output(e));
+                        }
                         progress.inc();
                     }
-                    Some(Item::Row { line, row: Row::Valid { id, update, fields } }) => {
-                        if let Some(row) = lanes.admit(Pending { line, id, update, fields }) {
-                            in_flight.push(send(row));
+                    Some(Item::Row { line, row: Row::Valid { id, update, fields, raw } }) => {
+                        let pending = Pending { line, id, update, fields, raw, solo: false };
+                        if let Some(row) = lanes.admit(pending) {
+                            if in_flight.len() < concurrency {
+                                in_flight.push(send(vec![row]));
+                            } else {
+                                ready.push_back(row);
+                            }
                         }
                     }
                 }
@@ -348,10 +487,20 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
     progress.finish();
 
     let elapsed = started.elapsed();
-    print_more_failures(printed, writer.is_some());
+    print_more_failures(printed, outputs.report.is_some());
     print_summary(global, args, &summary, elapsed, false)?;
     drop(in_flight);
     drop(connection);
+    // The last lines on the disk, and the lock released, before the process says it is done.
+    let end_sync = match outputs.report.as_mut().map(ReportWriter::sync) {
+        Some(Err(e)) if stop.is_none() => Some(anyhow::Error::from(e)),
+        _ => None,
+    };
+    let unrecorded = outputs.unrecorded;
+    drop(outputs);
+    if let Some(e) = end_sync {
+        stop = Some(Stop::Output(e));
+    }
     match stop {
         Some(Stop::Interrupted) => {
             if let Some(path) = &args.report {
@@ -368,10 +517,110 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
             Err(error.context("stopped: every further row would fail the same way"))
         }
         Some(Stop::Input(error)) => Err(error),
+        Some(Stop::Output(error)) => {
+            let unrecorded = if unrecorded > 0 {
+                format!(
+                    "; {unrecorded} rows that finished could not be recorded and will be sent again"
+                )
+            } else {
+                String::new()
+            };
+            let hint = match &args.report {
+                Some(path) => format!(
+                    "; once it is fixed, run again with --report {} --resume to apply the remaining rows",
+                    path.display()
+                ),
+                None => String::new(),
+            };
+            let message = format!(
+                "{}; stopped taking rows{unrecorded}{hint}",
+                crate::exit::render(&error)
+            );
+            Err(CliError::new(Exit::ReportWrite, message).into())
+        }
         None if summary.failed > 0 => Ok(Exit::RowsFailed),
         None if summary.drifted > 0 => Ok(Exit::Drift),
         None => Ok(Exit::Ok),
     }
+}
+
+/// Stops taking rows: the input is closed and the rows that wait are left for `--resume`.
+/// The first reason to stop is kept.
+fn halt(
+    stop: &mut Option<Stop>,
+    rx: &mut mpsc::Receiver<Item>,
+    lanes: &mut Lanes<Pending>,
+    ready: &mut VecDeque<Pending>,
+    why: Stop,
+) {
+    rx.close();
+    lanes.drop_waiting();
+    ready.clear();
+    if stop.is_none() {
+        *stop = Some(why);
+    }
+}
+
+/// The update of a request: a row's, or the rows' merged in order (later values win field by
+/// field, the fields are the union).
+fn merged(rows: &[Pending]) -> Result<ContactUpdate, nateq_api::Error> {
+    match rows {
+        [one] => Ok((*one.update).clone()),
+        _ => {
+            let mut fields = serde_json::Map::new();
+            for row in rows {
+                if let Ok(serde_json::Value::Object(object)) = serde_json::to_value(&*row.update) {
+                    fields.extend(object);
+                }
+            }
+            serde_json::from_value(serde_json::Value::Object(fields))
+                .map_err(|e| nateq_api::Error::Config(format!("cannot merge rows: {e}")))
+        }
+    }
+}
+
+/// Records the rows of an applied request: the last one (which carried the others) `ok` with
+/// every field the request set, then each other one `coalesced` into it. The carrier comes
+/// first: a `coalesced` line counts as done only once its carrier's `ok` is recorded.
+fn record_applied(
+    outputs: &mut Outputs,
+    summary: &mut Summary,
+    mut rows: Vec<Pending>,
+    attempts: u32,
+    drift: Option<&nateq_api::Error>,
+) -> anyhow::Result<()> {
+    let Some(carrier) = rows.pop() else {
+        return Ok(());
+    };
+    let union = rows
+        .iter()
+        .fold(carrier.fields, |all, row| all.union(row.fields));
+    let mut entry = match drift {
+        Some(error) => {
+            ReportLine::applied_with_drift(carrier.line, carrier.id.clone(), union, error, attempts)
+        }
+        None => ReportLine {
+            fields: Some(union),
+            attempts,
+            ..ReportLine::new(carrier.line, Some(carrier.id.clone()), Outcome::Ok)
+        },
+    };
+    if !rows.is_empty() {
+        entry.coalesced = Some(rows.iter().map(|r| r.line).collect());
+    }
+    summary.done += 1;
+    let mut result = outputs.record(&entry, None);
+    for row in rows {
+        summary.done += 1;
+        summary.coalesced += 1;
+        let entry = ReportLine {
+            fields: Some(row.fields),
+            into: Some(carrier.line),
+            ..ReportLine::new(row.line, Some(row.id), Outcome::Coalesced)
+        };
+        result = result.and(outputs.record(&entry, None));
+    }
+    result
 }
 
 /// The summary: one JSON object on stdout with `--output json`, otherwise a line on stderr
@@ -420,13 +669,6 @@ fn is_fatal(error: &nateq_api::Error) -> bool {
         || exit_for_api_error(error) == Exit::Config
 }
 
-fn record(writer: &mut Option<ReportWriter>, entry: &ReportLine) -> anyhow::Result<()> {
-    if let Some(writer) = writer {
-        writer.write(entry).context("cannot write the report")?;
-    }
-    Ok(())
-}
-
 /// Prints a failed row on stderr, up to [`MAX_PRINTED_FAILURES`] of them.
 fn print_failure(progress: &Progress, printed: &mut u64, entry: &ReportLine) {
     *printed += 1;
@@ -434,6 +676,12 @@ fn print_failure(progress: &Progress, printed: &mut u64, entry: &ReportLine) {
         return;
     }
     let id = entry.id.as_deref().unwrap_or("-");
+    let what = failure_text(entry);
+    progress.suspend(|| eprintln!("line {} ({id}): {what}", entry.line));
+}
+
+/// What went wrong with a row: `404 NOT_FOUND: contact ct_9 not found`.
+fn failure_text(entry: &ReportLine) -> String {
     let mut what = String::new();
     if let Some(status) = entry.status {
         what.push_str(&format!("{status} "));
@@ -443,7 +691,7 @@ fn print_failure(progress: &Progress, printed: &mut u64, entry: &ReportLine) {
         what.push_str(": ");
     }
     what.push_str(entry.message.as_deref().unwrap_or("failed"));
-    progress.suspend(|| eprintln!("line {} ({id}): {what}", entry.line));
+    what
 }
 
 /// `.csv` means CSV; anything else JSONL.
@@ -527,6 +775,8 @@ mod tests {
             throttled: 40,
             superseded: 0,
             drifted: 0,
+            coalesced: 0,
+            requests: 3000,
         };
         assert_eq!(
             summary.line(Duration::from_secs(2)),
@@ -535,15 +785,17 @@ mod tests {
         let summary = Summary {
             superseded: 3,
             drifted: 4,
+            coalesced: 1500,
+            requests: 1540,
             ..summary
         };
         assert_eq!(
             summary.line(Duration::from_secs(1)),
-            "2998 done, 2 failed, 10 skipped, 7 retried, 40 throttled, 3 superseded, 4 drifted in 1.00s (3003 rows/s)"
+            "2998 done, 2 failed, 10 skipped, 7 retried, 40 throttled, 3 superseded, 4 drifted, 1500 coalesced (1540 requests) in 1.00s (3003 rows/s)"
         );
         assert_eq!(
             serde_json::to_string(&summary.json(Duration::from_secs(1))).unwrap(),
-            r#"{"done":2998,"failed":2,"skipped":10,"retried":7,"throttled":40,"superseded":3,"drifted":4,"elapsedSecs":1.0,"rowsPerSec":3003.0}"#
+            r#"{"done":2998,"failed":2,"skipped":10,"retried":7,"throttled":40,"superseded":3,"drifted":4,"coalesced":1500,"requests":1540,"elapsedSecs":1.0,"rowsPerSec":3003.0}"#
         );
     }
 

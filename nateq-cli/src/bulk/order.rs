@@ -60,6 +60,34 @@ impl<T: Keyed> Lanes<T> {
         }
     }
 
+    /// Takes, in order, up to `max` waiting rows of `id` from the front of its queue, for as
+    /// long as `joins` accepts them (`--coalesce`: they ride in the request of the row in
+    /// flight). `id` stays busy.
+    pub fn take_batch(&mut self, id: &str, max: usize, joins: impl Fn(&T) -> bool) -> Vec<T> {
+        let mut taken = Vec::new();
+        if let Some(queue) = self.busy.get_mut(id) {
+            while taken.len() < max && queue.front().is_some_and(&joins) {
+                taken.extend(queue.pop_front());
+            }
+        }
+        self.waiting -= taken.len();
+        taken
+    }
+
+    /// Puts rows of `id` back at the front of its queue, in their order (a coalesced request
+    /// that failed: its rows go again one by one). `id` must be busy; rows of an `id` that is
+    /// not are given back.
+    pub fn put_back(&mut self, id: &str, rows: Vec<T>) -> Vec<T> {
+        let Some(queue) = self.busy.get_mut(id) else {
+            return rows;
+        };
+        self.waiting += rows.len();
+        for row in rows.into_iter().rev() {
+            queue.push_front(row);
+        }
+        Vec::new()
+    }
+
     /// Forgets every waiting row (when the run stops early) and returns how many there were.
     /// Rows in flight stay busy until they complete; none of their successors is sent.
     pub fn drop_waiting(&mut self) -> usize {
@@ -106,6 +134,35 @@ mod tests {
         assert_eq!((lanes.busy.len(), lanes.waiting()), (0, 0));
         assert_eq!(lanes.complete("a"), None);
         assert_eq!(lanes.admit(("a", 6)), Some(("a", 6)));
+    }
+
+    #[test]
+    fn a_batch_takes_the_waiting_rows_in_order_and_put_back_restores_them() {
+        let mut lanes = Lanes::default();
+        assert_eq!(lanes.admit(("a", 1)), Some(("a", 1)));
+        for n in 2..=6 {
+            assert_eq!(lanes.admit(("a", n)), None);
+        }
+        assert_eq!(lanes.admit(("b", 7)), Some(("b", 7)));
+        // Up to the maximum, and only while the rows join.
+        assert_eq!(lanes.take_batch("a", 2, |_| true), [("a", 2), ("a", 3)]);
+        assert_eq!(lanes.waiting(), 3);
+        assert_eq!(lanes.take_batch("a", 9, |r| r.1 != 5), [("a", 4)]);
+        assert_eq!(lanes.take_batch("b", 9, |_| true), []);
+        assert_eq!(lanes.take_batch("nobody", 9, |_| true), []);
+        assert_eq!(lanes.waiting(), 2);
+        // Back at the front, in their order, before the rows still waiting.
+        assert!(lanes.put_back("a", vec![("a", 2), ("a", 3)]).is_empty());
+        assert_eq!(lanes.waiting(), 4);
+        assert_eq!(lanes.complete("a"), Some(("a", 2)));
+        assert_eq!(lanes.complete("a"), Some(("a", 3)));
+        assert_eq!(lanes.complete("a"), Some(("a", 5)));
+        assert_eq!(lanes.complete("a"), Some(("a", 6)));
+        assert_eq!(lanes.complete("a"), None);
+        assert_eq!(lanes.waiting(), 0);
+        // A contact with nothing in flight takes nothing back.
+        assert_eq!(lanes.put_back("a", vec![("a", 8)]), [("a", 8)]);
+        assert_eq!(lanes.waiting(), 0);
     }
 
     #[test]

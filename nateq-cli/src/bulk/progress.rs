@@ -1,9 +1,11 @@
 //! Progress of `update-many` on stderr: a bar on a terminal, a line every 10 s otherwise, or
-//! nothing with `--quiet`. For a file, the share of it read gives a percentage and an ETA.
+//! nothing with `--quiet`. The percentage and the ETA come from the rows finished and the rows
+//! known: every row once the input is read to its end; before that, for a file, the rows read
+//! so far scaled by the share of the file read.
 
 use std::io::{IsTerminal, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -32,12 +34,32 @@ pub struct Progress {
     /// Bytes of input read so far.
     read: Arc<AtomicU64>,
     started: Instant,
+    /// Rows finished by this run (done, failed, superseded).
     rows: u64,
+    /// Rows skipped (`--resume`): finished, but at no cost.
+    skipped: u64,
+    /// Rows parsed from the input (by the reader's thread).
+    parsed: Arc<ParsedRows>,
+}
+
+/// The rows the input's reader has parsed so far, and whether it reached the end.
+#[derive(Debug, Default)]
+pub struct ParsedRows {
+    /// Rows parsed (valid or not).
+    pub rows: AtomicU64,
+    /// The input was read to its end (or cannot be read further).
+    pub ended: AtomicBool,
 }
 
 impl Progress {
     /// Progress for an input of `total` bytes (if known) whose reader counts into `read`.
-    pub fn new(quiet: bool, total: Option<u64>, read: Arc<AtomicU64>) -> Progress {
+    /// `parsed` counts the rows the reader parsed.
+    pub fn new(
+        quiet: bool,
+        total: Option<u64>,
+        read: Arc<AtomicU64>,
+        parsed: Arc<ParsedRows>,
+    ) -> Progress {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -63,6 +85,8 @@ impl Progress {
             read,
             started: Instant::now(),
             rows: 0,
+            skipped: 0,
+            parsed,
         }
     }
 
@@ -81,11 +105,37 @@ impl Progress {
         self.bar.inc(1);
     }
 
+    /// `n` more rows finished.
+    pub fn inc_by(&mut self, n: u64) {
+        self.rows += n;
+        self.bar.inc(n);
+    }
+
+    /// One more row skipped (done in an earlier run).
+    pub fn skip(&mut self) {
+        self.skipped += 1;
+    }
+
+    /// The rows of the input, as far as they are known.
+    fn known(&self) -> Known {
+        let rows = self.parsed.rows.load(Ordering::Relaxed);
+        if self.parsed.ended.load(Ordering::Relaxed) {
+            return Known::Exactly(rows);
+        }
+        let bytes = self.read.load(Ordering::Relaxed);
+        match self.total.filter(|&t| t > 0) {
+            Some(total) if bytes > 0 && rows > 0 => {
+                let scaled = rows as f64 * total as f64 / bytes.min(total) as f64;
+                Known::About((scaled.round() as u64).max(rows))
+            }
+            _ => Known::AtLeast(rows),
+        }
+    }
+
     /// Refreshes the bar, or prints a progress line.
     pub fn tick(&self, failed: u64) {
         let elapsed = self.started.elapsed();
-        let read = self.read.load(Ordering::Relaxed);
-        let share = share_text(read, self.total, elapsed);
+        let share = share_text(self.rows, self.skipped, self.known(), elapsed);
         match self.mode {
             Mode::Bar => {
                 let failed = if failed > 0 {
@@ -133,21 +183,41 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// `"42% of the input, ETA 1m 20s"` from the bytes read, or `""` when the size is unknown or
-/// nothing was read yet.
-fn share_text(read: u64, total: Option<u64>, elapsed: Duration) -> String {
-    let Some(total) = total.filter(|&t| t > 0) else {
-        return String::new();
+/// How many rows the input has, as far as is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// The input was read to its end.
+    Exactly(u64),
+    /// Estimated from the share of the file read.
+    About(u64),
+    /// Read so far, from an input of unknown size.
+    AtLeast(u64),
+}
+
+/// `"42% of 3000 rows, ETA 1m 20s"` from the rows finished (`rows` by this run, `skipped` as
+/// done earlier) and the rows known; `""` while nothing is known. The ETA is the rows left at
+/// the pace of this run so far, so rows that take long (retries, waits) slow it down instead
+/// of being hidden behind a fully read input.
+fn share_text(rows: u64, skipped: u64, known: Known, elapsed: Duration) -> String {
+    let finished = rows + skipped;
+    let (total, of) = match known {
+        Known::Exactly(total) => (total, format!("{total} rows")),
+        Known::About(total) => (total, format!("about {total} rows")),
+        Known::AtLeast(read) if read > 0 => return format!("{read} rows read"),
+        Known::AtLeast(_) => return String::new(),
     };
-    let read = read.min(total);
-    let percent = read * 100 / total;
-    if read == 0 {
-        return format!("{percent}% of the input");
+    if total == 0 {
+        return String::new();
     }
-    let left = elapsed.as_secs_f64() * (total - read) as f64 / read as f64;
+    let finished = finished.min(total);
+    let percent = finished * 100 / total;
+    if rows == 0 {
+        return format!("{percent}% of {of}");
+    }
+    let left = elapsed.as_secs_f64() * (total - finished) as f64 / rows as f64;
     let eta = Duration::from_secs(left.round() as u64);
     format!(
-        "{percent}% of the input, ETA {}",
+        "{percent}% of {of}, ETA {}",
         humantime::format_duration(eta)
     )
 }
@@ -168,26 +238,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_eta_follows_the_share_of_the_input_read() {
+    fn the_percentage_and_eta_follow_the_rows_finished_not_the_input_read() {
         let ten = Duration::from_secs(10);
+        // Every row read, 300 of 1000 still being retried: not 100%, and an ETA that is not 0.
         assert_eq!(
-            share_text(250, Some(1000), ten),
-            "25% of the input, ETA 30s"
+            share_text(700, 0, Known::Exactly(1000), ten),
+            "70% of 1000 rows, ETA 4s"
         );
-        assert_eq!(share_text(0, Some(1000), ten), "0% of the input");
         assert_eq!(
-            share_text(1000, Some(1000), ten),
-            "100% of the input, ETA 0s"
+            share_text(1000, 0, Known::Exactly(1000), ten),
+            "100% of 1000 rows, ETA 0s"
         );
-        assert_eq!(share_text(250, None, ten), "");
+        // Skipped rows count as finished, but not towards the pace.
         assert_eq!(
-            line(1234, 2, &share_text(500, Some(1000), ten), ten),
-            "update-many progress: 1234 rows (2 failed) in 10s, 50% of the input, ETA 10s"
+            share_text(250, 500, Known::Exactly(1000), ten),
+            "75% of 1000 rows, ETA 10s"
+        );
+        assert_eq!(
+            share_text(250, 0, Known::About(1000), ten),
+            "25% of about 1000 rows, ETA 30s"
+        );
+        assert_eq!(
+            share_text(0, 0, Known::Exactly(1000), ten),
+            "0% of 1000 rows"
+        );
+        assert_eq!(share_text(5, 0, Known::AtLeast(40), ten), "40 rows read");
+        assert_eq!(share_text(0, 0, Known::AtLeast(0), ten), "");
+        assert_eq!(share_text(0, 0, Known::Exactly(0), ten), "");
+        assert_eq!(
+            line(
+                1234,
+                2,
+                &share_text(1234, 0, Known::Exactly(2468), ten),
+                ten
+            ),
+            "update-many progress: 1234 rows (2 failed) in 10s, 50% of 2468 rows, ETA 10s"
         );
         assert_eq!(
             line(7, 0, "", ten),
             "update-many progress: 7 rows (0 failed) in 10s"
         );
+    }
+
+    #[test]
+    fn the_rows_known_are_scaled_by_the_share_of_the_file_read() {
+        let read = Arc::new(AtomicU64::new(0));
+        let parsed = Arc::new(ParsedRows::default());
+        let progress = Progress::new(true, Some(1000), read.clone(), parsed.clone());
+        assert_eq!(progress.known(), Known::AtLeast(0));
+        parsed.rows.store(10, Ordering::Relaxed);
+        read.store(250, Ordering::Relaxed);
+        assert_eq!(progress.known(), Known::About(40));
+        parsed.ended.store(true, Ordering::Relaxed);
+        assert_eq!(progress.known(), Known::Exactly(10));
+        let parsed = Arc::new(ParsedRows::default());
+        let stdin = Progress::new(true, None, Arc::default(), parsed.clone());
+        parsed.rows.store(1, Ordering::Relaxed);
+        assert_eq!(stdin.known(), Known::AtLeast(1));
     }
 
     #[test]

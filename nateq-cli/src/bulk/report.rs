@@ -4,12 +4,14 @@
 use std::collections::hash_map::DefaultHasher;
 use std::fs::{File, OpenOptions};
 use std::hash::{Hash, Hasher};
-use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::exit::{CliError, Exit};
 use crate::fields::FieldSet;
 
 /// One line of the report.
@@ -55,6 +57,13 @@ pub struct ReportLine {
     /// For a row that was applied (a 2xx) whose response did not match the spec: where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// For a row whose request also carried earlier rows of its contact (`--coalesce`): their
+    /// lines. The row's `fields` are then every field the request set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coalesced: Option<Vec<u64>>,
+    /// For a `coalesced` row: the line of the row whose request carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub into: Option<u64>,
     /// Requests sent for this row (0 for a row that was never sent).
     pub attempts: u32,
 }
@@ -108,6 +117,9 @@ pub enum Outcome {
     /// Not sent on `--resume`: every field of the row was set by a later row of the same
     /// contact that was already done. Counts as done.
     Superseded,
+    /// Applied (`--coalesce`) by the request of a later row of the same contact, whose line
+    /// `into` names. Counts as done once that row is recorded `ok`.
+    Coalesced,
     /// Dry run: the row is valid and would be sent.
     Valid,
     /// Dry run: the row is malformed and would not be sent.
@@ -129,6 +141,8 @@ impl ReportLine {
             details: None,
             request_id: None,
             drift: None,
+            coalesced: None,
+            into: None,
             attempts: 0,
         }
     }
@@ -263,42 +277,271 @@ fn id_hash(id: &str) -> u64 {
     hasher.finish()
 }
 
-/// Appends report lines, each flushed to the operating system as soon as it is written, so a
-/// killed process loses at most the line being written.
+/// How often the report is synced to the disk (`fsync`) while rows complete: a power loss
+/// costs at most the lines of this last stretch, which `--resume` sends again. Chosen by
+/// measurement (see the crate README): a sync per row costs a large share of the throughput,
+/// one per second none that can be measured.
+pub const SYNC_PERIOD: Duration = Duration::from_secs(1);
+
+/// Appends report lines, each written to the operating system as soon as it completes (a
+/// killed process loses at most the line being written), synced to the disk every
+/// [`SYNC_PERIOD`] and at the end. The report is locked (an OS file lock) for as long as the
+/// writer lives, so a second run on the same report stops at once.
+///
+/// A line that cannot be written (disk full, I/O error) is cut back out, so the file only ever
+/// holds whole lines followed by at most one torn one; the error says which report and why.
 #[derive(Debug)]
 pub struct ReportWriter {
-    out: BufWriter<File>,
+    file: File,
+    path: PathBuf,
+    /// Bytes of whole lines in the file.
+    good_len: u64,
+    /// Lines were written since the last sync.
+    unsynced: bool,
+    last_sync: Instant,
+    /// Set after a failure that leaves the file in an unknown state (a failed sync, or a torn
+    /// line that could not be cut): nothing more is written.
+    broken: bool,
+    /// The sidecar that names this process, removed when the writer is dropped.
+    owner: Option<PathBuf>,
+    buf: Vec<u8>,
 }
 
 impl ReportWriter {
-    /// Writes one line and flushes it.
-    pub fn write(&mut self, line: &ReportLine) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.out, line).map_err(std::io::Error::from)?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()
+    /// Writes one whole line, syncing the report when [`SYNC_PERIOD`] has passed.
+    pub fn write(&mut self, line: &ReportLine) -> Result<(), ReportError> {
+        if self.broken {
+            return Err(self.error(
+                "an earlier write failed",
+                std::io::Error::other("the report is not written to any more"),
+            ));
+        }
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, line)
+            .map_err(|e| self.error("cannot encode a line", e.into()))?;
+        self.buf.push(b'\n');
+        if let Err(e) = self.file.write_all(&self.buf) {
+            // Cut what was written of the line, so a later line does not follow a torn one.
+            if self.file.set_len(self.good_len).is_err() {
+                self.broken = true;
+            }
+            return Err(self.error("cannot write", e));
+        }
+        self.good_len += self.buf.len() as u64;
+        self.unsynced = true;
+        if self.last_sync.elapsed() >= SYNC_PERIOD {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the lines written so far to the disk, if any were written since the last sync.
+    pub fn sync(&mut self) -> Result<(), ReportError> {
+        self.last_sync = Instant::now();
+        if !self.unsynced || self.broken {
+            return Ok(());
+        }
+        if let Err(e) = self.file.sync_data() {
+            // After a failed sync the kernel may have dropped the pages: trust nothing more.
+            self.broken = true;
+            return Err(self.error("cannot sync", e));
+        }
+        self.unsynced = false;
+        Ok(())
+    }
+
+    fn error(&self, action: &'static str, source: std::io::Error) -> ReportError {
+        ReportError {
+            path: self.path.clone(),
+            action,
+            source,
+        }
+    }
+
+    /// Locks `file` (the report at `path`) for this process, or says which process holds it.
+    fn lock(file: File, path: &Path, good_len: u64) -> anyhow::Result<ReportWriter> {
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => {}
+            Err(fs4::TryLockError::WouldBlock) => {
+                return Err(CliError::new(
+                    Exit::ReportInUse,
+                    format!(
+                        "report {} is in use by another run ({}): wait for it to end, or stop it; \
+                         two runs on one report would send rows twice and mix their lines",
+                        path.display(),
+                        Owner::describe(&owner_path(path)),
+                    ),
+                )
+                .into());
+            }
+            Err(fs4::TryLockError::Error(e)) => {
+                // A filesystem without locks (some network mounts): say so, and go on.
+                tracing::warn!(report = %path.display(), error = %e, "cannot lock the report; a second run on it would not be refused");
+                eprintln!(
+                    "warning: cannot lock report {} ({e}): a second run on it would not be refused",
+                    path.display()
+                );
+            }
+        }
+        let owner = owner_path(path);
+        let owner = match Owner::current().write(&owner) {
+            Ok(()) => Some(owner),
+            Err(e) => {
+                tracing::debug!(path = %owner.display(), error = %e, "cannot write the owner file");
+                None
+            }
+        };
+        Ok(ReportWriter {
+            file,
+            path: path.to_path_buf(),
+            good_len,
+            unsynced: false,
+            last_sync: Instant::now(),
+            broken: false,
+            owner,
+            buf: Vec::with_capacity(256),
+        })
     }
 }
 
-/// Creates a new report; refuses to overwrite a non-empty one (it may be needed to resume).
+impl Drop for ReportWriter {
+    fn drop(&mut self) {
+        // Best effort: the lock itself goes with the file handle, whatever happens.
+        if let Some(owner) = self.owner.take() {
+            let _ = std::fs::remove_file(owner);
+        }
+    }
+}
+
+/// A report that cannot be written (or synced): names the report and the cause.
+#[derive(Debug)]
+pub struct ReportError {
+    /// The report.
+    pub path: PathBuf,
+    /// What failed: `cannot write`, `cannot sync`, ...
+    pub action: &'static str,
+    /// The operating system's error.
+    pub source: std::io::Error,
+}
+
+impl std::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} report {}: {}",
+            self.action,
+            self.path.display(),
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for ReportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The process that holds a report, as written beside it in `REPORT.pid` while it runs:
+/// `{"pid":1234,"startedAt":"2026-01-01T12:00:00Z"}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Owner {
+    pid: u32,
+    started_at: String,
+}
+
+impl Owner {
+    fn current() -> Owner {
+        Owner {
+            pid: std::process::id(),
+            started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        }
+    }
+
+    fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string(self).map_err(std::io::Error::from)?;
+        std::fs::write(path, text + "\n")
+    }
+
+    /// `pid 1234, started 2026-01-01T12:00:00Z`, or that it is unknown.
+    fn describe(path: &Path) -> String {
+        match std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Owner>(&bytes).ok())
+        {
+            Some(owner) => format!("pid {}, started {}", owner.pid, owner.started_at),
+            None => format!("its pid is unknown: {} is missing", path.display()),
+        }
+    }
+}
+
+/// `REPORT.pid`: the sidecar naming the process that holds `REPORT`.
+pub fn owner_path(report: &Path) -> PathBuf {
+    let mut name = report.as_os_str().to_owned();
+    name.push(".pid");
+    PathBuf::from(name)
+}
+
+/// Creates a new report, locked; refuses to overwrite a non-empty one (it may be needed to
+/// resume). A file that appears meanwhile is never truncated: the report is created with
+/// `create_new`, and an existing one is opened without truncation and checked empty only
+/// once it is locked.
 pub fn create(path: &Path) -> anyhow::Result<ReportWriter> {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
-        return Err(crate::exit::CliError::usage(format!(
+    let opened = OpenOptions::new().append(true).create_new(true).open(path);
+    let file = match opened {
+        Ok(file) => {
+            sync_parent(path);
+            file
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open report {}", path.display()))?,
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot create report {}", path.display()));
+        }
+    };
+    let writer = ReportWriter::lock(file, path, 0)?;
+    let len = writer
+        .file
+        .metadata()
+        .with_context(|| format!("cannot read report {}", path.display()))?
+        .len();
+    if len > 0 {
+        return Err(CliError::usage(format!(
             "report {} already exists: pass --resume to continue that run, or remove it",
             path.display()
         ))
         .into());
     }
-    let file =
-        File::create(path).with_context(|| format!("cannot create report {}", path.display()))?;
-    Ok(ReportWriter {
-        out: BufWriter::new(file),
-    })
+    Ok(writer)
 }
 
-/// Opens a report to resume from: reads the rows done, cuts a torn last line (left by a killed
-/// run) and returns a writer that appends. A missing report starts a fresh one.
-pub fn resume(path: &Path) -> anyhow::Result<(DoneSet, ReportWriter)> {
-    let mut file = match OpenOptions::new().read(true).append(true).open(path) {
+/// Syncs the directory of a file just created, so the file itself survives a power loss.
+fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let Err(e) = File::open(parent).and_then(|dir| dir.sync_all()) {
+            tracing::debug!(dir = %parent.display(), error = %e, "cannot sync the report's directory");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Opens a report to resume from, locked: reads the rows done, cuts a torn last line (left by
+/// a killed run) and returns a writer that appends. A missing report starts a fresh one.
+///
+/// A line that is not a report line, anywhere but at the torn end, is an error naming it:
+/// the row it recorded would be sent again without a word. With `force`, such lines are
+/// skipped with a warning (their rows are sent again).
+pub fn resume(path: &Path, force: bool) -> anyhow::Result<(DoneSet, ReportWriter)> {
+    let file = match OpenOptions::new().read(true).append(true).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!(report = %path.display(), "no report yet, starting a fresh run");
@@ -308,30 +551,77 @@ pub fn resume(path: &Path) -> anyhow::Result<(DoneSet, ReportWriter)> {
             return Err(e).with_context(|| format!("cannot open report {}", path.display()));
         }
     };
-    let (done, good_len, total_len) =
-        read_done(&mut file).with_context(|| format!("cannot read report {}", path.display()))?;
+    let mut writer = ReportWriter::lock(file, path, 0)?;
+    let read = read_done(&mut writer.file, force)
+        .with_context(|| format!("cannot read report {}", path.display()))?;
+    let ReadReport {
+        done,
+        good_len,
+        total_len,
+        corrupt,
+    } = match read {
+        Ok(read) => read,
+        Err(corrupt) => {
+            return Err(CliError::new(
+                Exit::Other,
+                format!(
+                    "report {} line {}: {}; the row it recorded is unknown: fix or remove the \
+                     line, or pass --resume --force to go on (that row is sent again)",
+                    path.display(),
+                    corrupt.line,
+                    corrupt.reason
+                ),
+            )
+            .into());
+        }
+    };
+    for bad in &corrupt {
+        eprintln!(
+            "warning: report {} line {}: {}; going on (--force): that row is sent again",
+            path.display(),
+            bad.line,
+            bad.reason
+        );
+    }
     if good_len < total_len {
         tracing::warn!(
             report = %path.display(),
             bytes = total_len - good_len,
             "dropping the torn last line of the report"
         );
-        file.set_len(good_len)
+        writer
+            .file
+            .set_len(good_len)
             .with_context(|| format!("cannot repair report {}", path.display()))?;
     }
-    file.seek(SeekFrom::End(0))
-        .with_context(|| format!("cannot open report {}", path.display()))?;
-    Ok((
-        done,
-        ReportWriter {
-            out: BufWriter::new(file),
-        },
-    ))
+    writer.good_len = good_len;
+    Ok((done, writer))
 }
 
-/// Reads a report: the rows done, the length up to the end of the last complete line, and the
-/// whole length.
-fn read_done(file: &mut File) -> std::io::Result<(DoneSet, u64, u64)> {
+/// A line of a report that is not a report line.
+#[derive(Debug)]
+struct Corrupt {
+    /// Its line number in the report (1-based).
+    line: u64,
+    /// Why it cannot be read.
+    reason: String,
+}
+
+/// What [`read_done`] found.
+#[derive(Debug)]
+struct ReadReport {
+    done: DoneSet,
+    /// The length up to the end of the last whole line.
+    good_len: u64,
+    /// The whole length.
+    total_len: u64,
+    /// The lines skipped with `force`.
+    corrupt: Vec<Corrupt>,
+}
+
+/// Reads a report: the rows done, the length up to the end of the last whole line, and the
+/// whole length; or (without `force`) the first line that is not a report line.
+fn read_done(file: &mut File, force: bool) -> std::io::Result<Result<ReadReport, Corrupt>> {
     /// Only the fields resume needs.
     #[derive(Deserialize)]
     struct Entry {
@@ -340,20 +630,27 @@ fn read_done(file: &mut File) -> std::io::Result<(DoneSet, u64, u64)> {
         result: Outcome,
         #[serde(default)]
         fields: Option<FieldSet>,
+        #[serde(default)]
+        into: Option<u64>,
     }
 
     file.seek(SeekFrom::Start(0))?;
     let mut reader = BufReader::with_capacity(64 * 1024, &*file);
     let mut rows = Vec::new();
+    // Rows coalesced into another row's request: done only if that row is done.
+    let mut coalesced = Vec::new();
+    let mut carriers = Vec::new();
     let mut buf = Vec::new();
     let (mut good_len, mut total_len) = (0u64, 0u64);
-    let mut unreadable = 0u64;
+    let mut corrupt = Vec::new();
+    let mut number = 0u64;
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf)?;
         if n == 0 {
             break;
         }
+        number += 1;
         total_len += n as u64;
         if buf.last() != Some(&b'\n') {
             break; // torn: the process died while writing it
@@ -365,8 +662,16 @@ fn read_done(file: &mut File) -> std::io::Result<(DoneSet, u64, u64)> {
                 id: Some(id),
                 result,
                 fields,
+                into,
             }) => {
+                let hash = id_hash(&id);
                 let fields = match (result, fields) {
+                    (Outcome::Coalesced, fields) => {
+                        if let Some(into) = into {
+                            coalesced.push((line, hash, fields.unwrap_or(FieldSet::EMPTY), into));
+                        }
+                        continue;
+                    }
                     (Outcome::Ok | Outcome::Superseded, Some(fields)) => fields,
                     // A report written before fields were recorded: assume the row set every
                     // field, so that no earlier row sent again overwrites what it set.
@@ -374,16 +679,38 @@ fn read_done(file: &mut File) -> std::io::Result<(DoneSet, u64, u64)> {
                     (Outcome::Superseded, None) => FieldSet::EMPTY,
                     _ => continue,
                 };
-                rows.push((line, id_hash(&id), fields));
+                if result == Outcome::Ok {
+                    carriers.push((hash, line));
+                }
+                rows.push((line, hash, fields));
             }
             Ok(_) => {}
-            Err(_) => unreadable += 1,
+            Err(e) => {
+                let text = String::from_utf8_lossy(&buf);
+                let shown: String = text.trim_end().chars().take(80).collect();
+                let bad = Corrupt {
+                    line: number,
+                    reason: format!("not a report line ({e}): {shown:?}"),
+                };
+                if !force {
+                    return Ok(Err(bad));
+                }
+                corrupt.push(bad);
+            }
         }
     }
-    if unreadable > 0 {
-        tracing::warn!(lines = unreadable, "ignoring unreadable report lines");
+    carriers.sort_unstable();
+    for (line, hash, fields, into) in coalesced {
+        if carriers.binary_search(&(hash, into)).is_ok() {
+            rows.push((line, hash, fields));
+        }
     }
-    Ok((DoneSet::from_rows(rows), good_len, total_len))
+    Ok(Ok(ReadReport {
+        done: DoneSet::from_rows(rows),
+        good_len,
+        total_len,
+        corrupt,
+    }))
 }
 
 #[cfg(test)]
@@ -414,7 +741,7 @@ mod tests {
             "{\"line\":9,\"id\":\"ct_old\",\"result\":\"ok\",\"attempts\":1}\n",
         );
         std::fs::write(&path, text).unwrap();
-        let (done, _) = resume(&path).unwrap();
+        let (done, _) = resume(&path, false).unwrap();
         assert_eq!(done.len(), 5);
         assert!(done.contains(7, "ct_1"), "superseded counts as done");
         assert!(!done.contains(6, "ct_1"));
@@ -427,6 +754,33 @@ mod tests {
         assert_eq!(done.set_later(1, "ct_3"), FieldSet::EMPTY);
         // A line from an older report, without fields: assumed to set every field.
         assert_eq!(done.set_later(8, "ct_old"), FieldSet::all());
+    }
+
+    #[test]
+    fn a_coalesced_row_is_done_only_once_its_carrier_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        let text = concat!(
+            "{\"line\":4,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"name\",\"email\"],\"coalesced\":[1,2],\"attempts\":1}\n",
+            "{\"line\":1,\"id\":\"ct_1\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":4,\"attempts\":0}\n",
+            "{\"line\":2,\"id\":\"ct_1\",\"result\":\"coalesced\",\"fields\":[\"email\"],\"into\":4,\"attempts\":0}\n",
+            // Its carrier (line 9) was never recorded: the request may not have been applied.
+            "{\"line\":7,\"id\":\"ct_2\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":9,\"attempts\":0}\n",
+            // Its carrier failed.
+            "{\"line\":5,\"id\":\"ct_3\",\"result\":\"error\",\"fields\":[\"name\"],\"attempts\":1}\n",
+            "{\"line\":3,\"id\":\"ct_3\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":5,\"attempts\":0}\n",
+            // The carrier's line, but another contact's.
+            "{\"line\":8,\"id\":\"ct_4\",\"result\":\"coalesced\",\"fields\":[\"name\"],\"into\":4,\"attempts\":0}\n",
+        );
+        std::fs::write(&path, text).unwrap();
+        let (done, _) = resume(&path, false).unwrap();
+        assert!(done.contains(1, "ct_1") && done.contains(2, "ct_1") && done.contains(4, "ct_1"));
+        assert!(!done.contains(7, "ct_2"));
+        assert!(!done.contains(3, "ct_3"));
+        assert!(!done.contains(8, "ct_4"));
+        assert_eq!(done.len(), 3);
+        // A row of ct_1 before the carried ones leaves alone what they set.
+        assert_eq!(done.set_later(0, "ct_1"), set(&["name", "email"]));
     }
 
     #[test]
@@ -451,7 +805,7 @@ mod tests {
         text.push_str("{\"line\":4,\"id\":\"ct_4\",\"res");
         std::fs::write(&path, &text).unwrap();
 
-        let (done, mut w) = resume(&path).unwrap();
+        let (done, mut w) = resume(&path, false).unwrap();
         assert_eq!(done.len(), 2);
         assert!(done.contains(1, "ct_1"));
         assert!(!done.contains(2, "ct_2"));
@@ -475,7 +829,7 @@ mod tests {
         create(&path).unwrap().write(&ok(1, "ct_1")).unwrap();
         let err = create(&path).unwrap_err();
         assert!(err.to_string().contains("pass --resume"), "{err}");
-        let (done, _) = resume(&dir.path().join("missing.jsonl")).unwrap();
+        let (done, _) = resume(&dir.path().join("missing.jsonl"), false).unwrap();
         assert_eq!(done.len(), 0);
     }
 }
