@@ -82,7 +82,8 @@ pub struct EmulatorArgs {
 
 /// A parser of a whole number from 0 to `max`.
 fn bounded(max: usize) -> clap::builder::RangedU64ValueParser<usize> {
-    clap::builder::RangedU64ValueParser::<usize>::new().range(..=u64::try_from(max).unwrap_or(u64::MAX))
+    clap::builder::RangedU64ValueParser::<usize>::new()
+        .range(..=u64::try_from(max).unwrap_or(u64::MAX))
 }
 
 impl EmulatorArgs {

@@ -460,7 +460,10 @@ impl Store {
         if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        digits.parse::<usize>().ok().filter(|k| (1..=count).contains(k))
+        digits
+            .parse::<usize>()
+            .ok()
+            .filter(|k| (1..=count).contains(k))
     }
 
     fn base(&self, origin: Origin) -> Result<Base<'_>, Failure> {
@@ -492,7 +495,9 @@ impl Store {
         Patch {
             fields: record.map_or(&[], |r| r.fields.as_slice()),
             company,
-            updated_at: record.and_then(|r| r.updated_at.as_ref()).map(Stamp::as_str),
+            updated_at: record
+                .and_then(|r| r.updated_at.as_ref())
+                .map(Stamp::as_str),
         }
     }
 
@@ -538,8 +543,7 @@ impl Store {
             activities: self.recent(&base, id, record, self.limits.keep),
         })
         .map_err(|e| internal(e.to_string()))?;
-        let contact: Contact =
-            serde_json::from_value(json).map_err(|e| internal(e.to_string()))?;
+        let contact: Contact = serde_json::from_value(json).map_err(|e| internal(e.to_string()))?;
         let base_values = object(&*base)?;
         let request_only = UPDATE_CONTACT_FIELDS
             .iter()

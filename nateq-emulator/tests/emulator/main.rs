@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod journal;
 mod lifecycle;
+mod organisations;
 mod ratelimit;
 mod rules;
 mod update;
