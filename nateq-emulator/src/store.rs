@@ -460,10 +460,7 @@ impl Store {
         if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        digits
-            .parse::<usize>()
-            .ok()
-            .filter(|k| (1..=count).contains(k))
+        digits.parse::<usize>().ok().filter(|k| *k <= count)
     }
 
     fn base(&self, origin: Origin) -> Result<Base<'_>, Failure> {

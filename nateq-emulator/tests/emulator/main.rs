@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod binary;
+mod bounds;
 mod client;
 mod faults;
 mod helpers;
