@@ -444,6 +444,17 @@ impl Store {
         Ok(self.body(org, id, &base, Some(record)))
     }
 
+    /// How many of `org`'s contacts are stored (were written since the start or the last reset).
+    #[cfg(test)]
+    fn written(&self, org: usize) -> usize {
+        self.orgs.get(org).map_or(0, |p| {
+            p.shards
+                .iter()
+                .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+                .sum()
+        })
+    }
+
     /// The organisation and origin of a contact of the seed.
     fn find(&self, id: &str) -> Option<(usize, Origin)> {
         if let Some((i, org)) = self.seeded.get(id) {
@@ -649,6 +660,53 @@ mod tests {
         assert_eq!(lexical_successor(max / 10, max), Some(max / 10 * 10));
         let nines = (1..max.ilog10()).fold(9usize, |n, _| n * 10 + 9);
         assert_eq!(lexical_successor(nines, max), None);
+    }
+
+    /// A demo contact is stored only once something changes it; reading it, or a PUT that
+    /// changes nothing, stores nothing; reset drops what was stored.
+    #[test]
+    fn demo_contacts_are_stored_only_once_written() {
+        let seed = std::sync::Arc::new(Seed::lazy_demo().unwrap().normalised().unwrap());
+        let orgs = crate::org::organisation_ids(&seed);
+        let org_of = |id: &str| orgs.iter().position(|o| o == id);
+        let demo_org = org_of(crate::DEMO_ORG).unwrap();
+        let store = Store::new(
+            seed.clone(),
+            Some(Demo {
+                count: 1_000_000,
+                org: demo_org,
+            }),
+            orgs.len(),
+            org_of,
+            HistoryLimits {
+                keep: 10,
+                per_response: 5,
+            },
+        );
+        let caller = Caller {
+            key: seed.keys[0].clone(),
+            index: 0,
+            org: demo_org,
+        };
+        let request = |json: &str| serde_json::from_str::<UpdateContactRequest>(json).unwrap();
+        assert_eq!(store.written(demo_org), 0);
+        let read = store.contact(None, "ct_demo_999999").unwrap();
+        assert_eq!(read.contact.name.as_deref(), Some("Demo Contact 999999"));
+        store
+            .update(
+                &caller,
+                "ct_demo_999999",
+                &request(r#"{"name":"Demo Contact 999999"}"#),
+            )
+            .unwrap();
+        assert_eq!(store.written(demo_org), 0);
+        store
+            .update(&caller, "ct_demo_999999", &request(r#"{"name":"Changed"}"#))
+            .unwrap();
+        assert_eq!(store.written(demo_org), 1);
+        store.reset(demo_org);
+        assert_eq!(store.written(demo_org), 0);
+        assert_eq!(store.contact(None, "ct_demo_999999").unwrap(), read);
     }
 
     #[test]
