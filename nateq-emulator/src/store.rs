@@ -408,7 +408,8 @@ impl Store {
             return match shard.get_mut(id) {
                 Some(record) => {
                     let body = self.body(org, id, &base, Some(record));
-                    record.cached = Some(body.clone());
+                    // Kept at its length: the buffer it was written into has room to spare.
+                    record.cached = Some(Bytes::copy_from_slice(&body));
                     Ok(body)
                 }
                 // Never written: nothing is stored.
