@@ -360,8 +360,16 @@ mod tests {
             contact,
             "      properties:\n        timezone:\n          type: string\n          nullable: true\n        activities:\n",
         );
-        assert_eq!(SPEC.matches(request).count(), 1, "the spec's layout changed");
-        assert_eq!(SPEC.matches(contact).count(), 1, "the spec's layout changed");
+        assert_eq!(
+            SPEC.matches(request).count(),
+            1,
+            "the spec's layout changed"
+        );
+        assert_eq!(
+            SPEC.matches(contact).count(),
+            1,
+            "the spec's layout changed"
+        );
         let timezone = |text: &str| {
             request_only(text)
                 .into_iter()
