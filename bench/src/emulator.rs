@@ -130,7 +130,7 @@ pub fn run(binaries: &Binaries, work: &Path, plan: Plan, quick: bool) -> anyhow:
             runs.push(label, "req/s", r.requests_per_sec);
         }
         set_limit("null")?;
-        history(binaries, work, &plan, &mut runs)?;
+        history(binaries, work, &plan, run, &mut runs)?;
         memory(binaries, &plan, &mut runs)?;
         eprintln!("emulator: run {} of {} done", run + 1, plan.runs);
     }
@@ -214,12 +214,11 @@ pub fn run(binaries: &Binaries, work: &Path, plan: Plan, quick: bool) -> anyhow:
             ),
             format!(
                 "history: PUTs on one contact of an emulator of its own (`{{\"name\":\"h<thread>-<n>\"}}`, \
-                 every one a change) by wrk -t{t} -c{c}: after 1 s of warm-up on another contact, \
-                 {secs} s timed on a fresh contact (its \
-                 history growing from none past the default bound of 1,000 activities), then \
-                 untimed 2 s runs until at least {fill} updates were applied (counted from the \
-                 activity ids), then {secs} s timed again; the response bytes are those of the next \
-                 update's body",
+                 every one a change) by wrk -t{t} -c{c}: untimed 2 s runs on ct_demo_1 until at \
+                 least {fill} updates were applied (counted from the activity ids), then, back to \
+                 back and in alternating order, {secs} s on ct_demo_1 and {secs} s on ct_demo_2, \
+                 never updated before (its history growing from none past the default bound of \
+                 1,000 activities); the response bytes are those of the next update of ct_demo_1",
                 t = plan.threads,
                 c = plan.connections,
                 secs = plan.timed_secs,
@@ -280,12 +279,19 @@ fn budget(runs: &Runs, series: &str, budget: f64, text: &str) -> Option<Ratio> {
     })
 }
 
-/// What a contact costs on its 100,000th update: the PUT rate and response size on a fresh
-/// contact and after `history_updates` updates, on an emulator of its own.
-fn history(binaries: &Binaries, work: &Path, plan: &Plan, runs: &mut Runs) -> anyhow::Result<()> {
+/// What a contact costs on its 100,000th update: the PUT rate on a contact after
+/// `history_updates` updates and on a fresh contact, measured back to back (alternating which
+/// goes first) on an emulator of its own; and the response size after the updates.
+fn history(
+    binaries: &Binaries,
+    work: &Path,
+    plan: &Plan,
+    run: usize,
+    runs: &mut Runs,
+) -> anyhow::Result<()> {
     let emu = EmulatorProcess::start(binaries, 5)?;
-    let id = "ct_demo_1";
-    let timed_on = |id: &str, tag: &str, secs: u64| -> anyhow::Result<wrk::WrkResult> {
+    let (old, fresh) = ("ct_demo_1", "ct_demo_2");
+    let wrk_on = |id: &str, tag: &str, secs: u64| -> anyhow::Result<wrk::WrkResult> {
         let script = history_script(work, &emu.api_key, id, tag)?;
         let r = wrk::run(
             &script,
@@ -302,8 +308,9 @@ fn history(binaries: &Binaries, work: &Path, plan: &Plan, runs: &mut Runs) -> an
         }
         Ok(r)
     };
-    let timed = |tag: &str, secs: u64| timed_on(id, tag, secs);
-    let applied = || -> anyhow::Result<u64> {
+    // Every PUT is a change, numbered in the organisation: the last activity's number is the
+    // count of updates applied so far.
+    let applied = |id: &str| -> anyhow::Result<u64> {
         let contact = request(
             emu.authority(),
             "GET",
@@ -321,25 +328,33 @@ fn history(binaries: &Binaries, work: &Path, plan: &Plan, runs: &mut Runs) -> an
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0))
     };
-    // The process warmed up on another contact first, as the timed run after the fill is.
-    timed_on("ct_demo_2", "warm", 1)?;
-    let fresh = timed("fresh", plan.timed_secs)?;
     let mut round = 0;
-    while applied()? < plan.history_updates {
+    while applied(old)? < plan.history_updates {
         round += 1;
-        timed(&format!("fill{round}"), 2)?;
+        wrk_on(old, &format!("fill{round}"), 2)?;
     }
-    let before_after = applied()?;
-    let after = timed("after", plan.timed_secs)?;
-    if applied()? <= before_after {
-        bail!("history: the timed updates after the fill were not applied");
-    }
-    runs.push(&fresh_label(plan), "req/s", fresh.requests_per_sec);
-    runs.push(&after_label(plan), "req/s", after.requests_per_sec);
+    // The rate of one timed phase, checked to have applied updates.
+    let timed = |id: &str, tag: &str| -> anyhow::Result<f64> {
+        let before = applied(id)?;
+        let r = wrk_on(id, tag, plan.timed_secs)?;
+        if applied(id)? <= before {
+            bail!("history: no update of {id} was applied");
+        }
+        Ok(r.requests_per_sec)
+    };
+    let (on_fresh, on_old) = if run.is_multiple_of(2) {
+        let f = timed(fresh, "fresh")?;
+        (f, timed(old, "after")?)
+    } else {
+        let o = timed(old, "after")?;
+        (timed(fresh, "fresh")?, o)
+    };
+    runs.push(&fresh_label(plan), "req/s", on_fresh);
+    runs.push(&after_label(plan), "req/s", on_old);
     let body = request(
         emu.authority(),
         "PUT",
-        &format!("/api/v1/contacts/{id}"),
+        &format!("/api/v1/contacts/{old}"),
         &emu.api_key,
         r#"{"name":"the last one"}"#,
     )?;

@@ -204,7 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     warmup_secs: if quick { 2 } else { 3 },
                     runs,
                     history_updates: if quick { 10_000 } else { 100_000 },
-                    timed_secs: 2,
+                    timed_secs: if quick { 2 } else { 4 },
                     lazy_contacts: 1_000_000,
                     written_contacts: if quick { 10_000 } else { 100_000 },
                 },

@@ -10,7 +10,6 @@
 //! of one contact cannot lose each other.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -108,14 +107,14 @@ pub(crate) struct Demo {
 #[derive(Debug)]
 struct Partition {
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
     /// The number of the last activity (`act_N`).
     last_activity: AtomicU64,
     /// The ids of its seeded contacts, as places in `seed.contacts`, sorted by id.
     listing: Vec<u32>,
 }
 
-type Shard = HashMap<Box<str>, Box<Record>>;
+/// Written contacts by where they come from: a number, compared without following a pointer.
+type Shard = HashMap<Origin, Box<Record>>;
 
 /// How many shards an organisation's contacts are spread over.
 const SHARDS: usize = 16;
@@ -132,7 +131,7 @@ struct Record {
 }
 
 /// Where a contact of the seed comes from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Origin {
     Seeded(u32),
     Demo(usize),
@@ -185,14 +184,16 @@ impl Partition {
     fn new(listing: Vec<u32>) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
             last_activity: AtomicU64::new(0),
             listing,
         }
     }
 
-    fn shard(&self, id: &str) -> MutexGuard<'_, Shard> {
-        let i = usize::try_from(self.hasher.hash_one(id) % SHARDS as u64).unwrap_or(0);
+    fn shard(&self, origin: Origin) -> MutexGuard<'_, Shard> {
+        let i = match origin {
+            Origin::Seeded(i) => i as usize,
+            Origin::Demo(k) => k,
+        } % SHARDS;
         let shard = self.shards.get(i).unwrap_or(&self.shards[0]);
         // No code path panics while holding the lock, and the state is valid after every
         // statement, so a poisoned lock still guards a consistent state.
@@ -369,8 +370,8 @@ impl Store {
             .orgs
             .get(org)
             .ok_or_else(|| internal("no such organisation".to_owned()))?;
-        let mut shard = partition.shard(id);
-        let record = shard.get(id);
+        let mut shard = partition.shard(origin);
+        let record = shard.get(&origin);
         // The seed's contact is read (or made) only when a field sent was never written, or the
         // response must be built.
         let mut base = None;
@@ -405,7 +406,7 @@ impl Store {
             None => self.base(origin)?,
         };
         if changes.is_empty() {
-            return match shard.get_mut(id) {
+            return match shard.get_mut(&origin) {
                 Some(record) => {
                     let body = self.body(org, id, &base, Some(record));
                     // Kept at its length: the buffer it was written into has room to spare.
@@ -416,12 +417,7 @@ impl Store {
                 None => Ok(self.body(org, id, &base, None)),
             };
         }
-        if !shard.contains_key(id) {
-            shard.insert(id.into(), Box::default());
-        }
-        let record = shard
-            .get_mut(id)
-            .ok_or_else(|| internal("the record just stored is missing".to_owned()))?;
+        let record = shard.entry(origin).or_default();
         let seeded = base.contact.activities.as_ref().map_or(0, Vec::len);
         let now = self.clock.next();
         for (field, old, new) in changes {
@@ -456,13 +452,14 @@ impl Store {
         })
     }
 
-    /// The organisation and origin of a contact of the seed.
+    /// The organisation and origin of a contact of the seed: a demo contact by its number, a
+    /// contact of the seed by its id.
     fn find(&self, id: &str) -> Option<(usize, Origin)> {
-        if let Some((i, org)) = self.seeded.get(id) {
-            return Some((*org, Origin::Seeded(*i)));
+        if let (Some(demo), Some(k)) = (self.demo, self.demo_number(id)) {
+            return Some((demo.org, Origin::Demo(k)));
         }
-        let demo = self.demo?;
-        self.demo_number(id).map(|k| (demo.org, Origin::Demo(k)))
+        let (i, org) = self.seeded.get(id)?;
+        Some((*org, Origin::Seeded(*i)))
     }
 
     /// `k` of `ct_demo_{k}` when it names a demo contact (no sign, no leading zero).
@@ -543,8 +540,8 @@ impl Store {
             .orgs
             .get(org)
             .ok_or_else(|| internal("no such organisation".to_owned()))?;
-        let shard = partition.shard(id);
-        let record = shard.get(id).map(|r| &**r);
+        let shard = partition.shard(origin);
+        let record = shard.get(&origin).map(|r| &**r);
         let base = self.base(origin)?;
         let json = serde_json::to_value(Patched {
             base: &base.contact,
