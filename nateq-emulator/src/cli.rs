@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::{
     DEFAULT_DEMO_CONTACTS, DEFAULT_JOURNAL_CAPACITY, Emulator, EmulatorBuilder, Error, FaultConfig,
-    FaultKind,
+    FaultKind, RateLimit, RateLimitHeaders, RateLimitRetryAfter,
 };
 
 /// Flags of `nateq-emulator` (and of any command that flattens them).
@@ -60,6 +60,31 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
 
+    /// Requests the rate limit lets through at once (its bucket size) [default: max(1,
+    /// ceil(N/10))]
+    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: Option<u32>,
+
+    /// Which responses carry X-RateLimit-Limit/Remaining/Reset
+    #[arg(
+        long,
+        value_name = "WHICH",
+        requires = "rate_limit",
+        value_enum,
+        default_value_t
+    )]
+    pub rate_limit_headers: RateLimitHeaders,
+
+    /// How the limit's 429 writes Retry-After
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        requires = "rate_limit",
+        value_enum,
+        default_value_t
+    )]
+    pub rate_limit_retry_after: RateLimitRetryAfter,
+
     /// How many requests to /api/v1 the journal keeps (GET /_emulator/requests); 0 keeps none
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_CAPACITY)]
     pub journal: usize,
@@ -80,6 +105,17 @@ impl EmulatorArgs {
             .latency(Duration::from_millis(self.fault_latency_ms))
     }
 
+    /// The rate limit the `--rate-limit*` flags describe, if any.
+    pub fn rate_limit_setting(&self) -> Option<RateLimit> {
+        let mut limit = RateLimit::new(Some(self.rate_limit?))
+            .headers(self.rate_limit_headers)
+            .retry_after(self.rate_limit_retry_after);
+        if let Some(burst) = self.rate_limit_burst {
+            limit = limit.burst(burst);
+        }
+        Some(limit)
+    }
+
     /// A builder configured by the flags.
     pub fn builder(&self) -> EmulatorBuilder {
         let mut builder = Emulator::builder()
@@ -87,8 +123,8 @@ impl EmulatorArgs {
             .port(self.port)
             .journal(self.journal)
             .faults(self.fault_config());
-        if let Some(per_second) = self.rate_limit {
-            builder = builder.rate_limit(per_second);
+        if let Some(limit) = self.rate_limit_setting() {
+            builder = builder.rate_limit(limit);
         }
         match &self.seed {
             Some(path) => builder.seed_file(path),

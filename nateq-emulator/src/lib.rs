@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounters, FaultKind, FaultRule, FaultRuleKind, FaultStatus};
 pub use journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry, MAX_JOURNAL_BODY_BYTES};
-pub use ratelimit::{RateLimit, burst};
+pub use ratelimit::{RateLimit, RateLimitHeaders, RateLimitRetryAfter, burst};
 pub use seed::{
     ApiKey, DEMO_FULL_KEY, DEMO_ORG, DEMO_READ_ONLY_KEY, OTHER_ORG, OTHER_ORG_KEY, SCOPE_READ,
     SCOPE_WRITE, Seed, SeedCompany, SeedContact,
@@ -65,7 +65,7 @@ pub struct EmulatorBuilder {
     port: u16,
     source: SeedSource,
     faults: FaultConfig,
-    rate_limit: Option<u32>,
+    rate_limit: RateLimit,
     journal: usize,
 }
 
@@ -85,7 +85,7 @@ impl Emulator {
             port: 0,
             source: SeedSource::Demo(DEFAULT_DEMO_CONTACTS),
             faults: FaultConfig::default(),
-            rate_limit: None,
+            rate_limit: RateLimit::default(),
             journal: DEFAULT_JOURNAL_CAPACITY,
         }
     }
@@ -165,9 +165,10 @@ impl Emulator {
     }
 
     /// Sets the rate limit (as `PUT /_emulator/rate-limit` does): `Some(n)` requests per second
-    /// and API key, `None` for no limit. Every key's bucket starts full again.
-    pub fn set_rate_limit(&self, per_second: Option<u32>) -> Result<RateLimit, Error> {
-        self.rate_limit.set(per_second)
+    /// and API key with the defaults, `None` for no limit, or a whole [`RateLimit`] (burst,
+    /// headers, `Retry-After`). Every key's bucket starts full again.
+    pub fn set_rate_limit(&self, limit: impl Into<RateLimit>) -> Result<RateLimit, Error> {
+        self.rate_limit.set(limit.into())
     }
 
     /// The rate limit in force (as `GET /_emulator/rate-limit` returns it).
@@ -269,10 +270,20 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Limits each API key to `per_second` requests per second on `/api/v1` (a token bucket of
-    /// [`burst`]`(per_second)` tokens); over it, 429 `RATE_LIMITED` with `Retry-After`.
-    pub fn rate_limit(mut self, per_second: u32) -> Self {
-        self.rate_limit = Some(per_second);
+    /// Limits each API key on `/api/v1`: `n` requests per second (a token bucket of
+    /// [`burst`]`(n)` tokens, the `X-RateLimit-*` headers on every response), or a whole
+    /// [`RateLimit`] with its burst, headers and `Retry-After`; over it, 429 `RATE_LIMITED`
+    /// with `Retry-After`.
+    ///
+    /// ```
+    /// use nateq_emulator::{Emulator, RateLimit, RateLimitHeaders};
+    ///
+    /// let default = Emulator::builder().rate_limit(20);
+    /// let quiet = Emulator::builder()
+    ///     .rate_limit(RateLimit::new(Some(20)).burst(2).headers(RateLimitHeaders::Never));
+    /// ```
+    pub fn rate_limit(mut self, limit: impl Into<RateLimit>) -> Self {
+        self.rate_limit = limit.into();
         self
     }
 
@@ -286,7 +297,7 @@ impl EmulatorBuilder {
     /// Binds `{host}:{port}` and starts serving on the current tokio runtime.
     pub async fn spawn(self) -> Result<Emulator, Error> {
         self.faults.validate()?;
-        RateLimit::new(self.rate_limit).validate()?;
+        self.rate_limit.validate()?;
         let seed = match self.source {
             SeedSource::Demo(n) => Seed::demo(n)?,
             SeedSource::File(path) => Seed::from_file(&path)?,
@@ -305,7 +316,7 @@ impl EmulatorBuilder {
         let addr = listener.local_addr().map_err(bind_error)?;
         let store = Arc::new(Store::new(Arc::clone(&seed)));
         let faults = Arc::new(Faults::new(self.faults));
-        let rate_limit = Arc::new(RateLimiter::new(RateLimit::new(self.rate_limit)));
+        let rate_limit = Arc::new(RateLimiter::new(self.rate_limit));
         let journal = Arc::new(Journal::new(self.journal));
         let state = AppState::new(App {
             store: Arc::clone(&store),

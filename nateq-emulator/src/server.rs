@@ -186,13 +186,7 @@ async fn update_contact(
         _ => faulty_update(&app, key, id, headers, body, &mut journal).await,
     };
     if let Some(decision) = limit {
-        let headers = response.headers_mut();
-        headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-        headers.insert(
-            "x-ratelimit-remaining",
-            HeaderValue::from(decision.remaining),
-        );
-        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_secs));
+        decision.add_headers(response.headers_mut());
     }
     if let Some(entry) = journal {
         entry.finish(response.status().as_u16(), error_code);
@@ -542,7 +536,7 @@ async fn admin_rate_limit(State(app): State<AppState>, headers: HeaderMap) -> Re
     }
 }
 
-/// `PUT /_emulator/rate-limit`: `{"perSecond": N}` or `{"perSecond": null}`; buckets start full.
+/// `PUT /_emulator/rate-limit`: the whole setting (see `ratelimit::parse_body`); buckets start full.
 async fn admin_set_rate_limit(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -551,53 +545,15 @@ async fn admin_set_rate_limit(
     let result = async {
         admin_key(&app, &headers)?;
         let body = read_body(&headers, body).await?;
-        let per_second = parse_rate_limit(&body)?;
+        let limit = crate::ratelimit::parse_body(&body)?;
         app.rate_limit
-            .set(per_second)
-            .map_err(|e| field_error("perSecond", e.to_string()))
+            .set(limit)
+            .map_err(|e| Failure::bad_body(e.to_string()))
     }
     .await;
     match result {
         Ok(limit) => json_response(StatusCode::OK, to_bytes(&limit)),
         Err(failure) => failure.into_response(),
-    }
-}
-
-/// The body of `PUT /_emulator/rate-limit`: an object with exactly `perSecond`.
-fn parse_rate_limit(body: &[u8]) -> Result<Option<u32>, Failure> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| Failure::bad_body(format!("invalid rate limit: {e}")))?;
-    let serde_json::Value::Object(object) = value else {
-        return Err(Failure::bad_body(
-            "invalid rate limit: expected a json object",
-        ));
-    };
-    if let Some(unknown) = object.keys().find(|k| k.as_str() != "perSecond") {
-        return Err(field_error(
-            unknown,
-            "unknown property; expected only perSecond",
-        ));
-    }
-    match object.get("perSecond") {
-        None => Err(field_error(
-            "perSecond",
-            "required; a whole number of requests per second, or null for no limit",
-        )),
-        Some(serde_json::Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| *n >= 1)
-            .map(Some)
-            .ok_or_else(|| {
-                field_error(
-                    "perSecond",
-                    format!(
-                        "must be a whole number from 1 to {}, or null, not {value}",
-                        u32::MAX
-                    ),
-                )
-            }),
     }
 }
 
