@@ -60,7 +60,7 @@ enum Cmd {
     Memory,
     /// 6. Clean and incremental build times, TLS providers
     Build,
-    /// 7. update-many against the emulator's rate limit (20 and 100 requests/s)
+    /// 7. update-many against rate limits announced in different ways (20 and 100 requests/s), and sporadic 429s
     Throttled,
     /// Re-render BENCHMARKS.md from the stored results
     Report,
