@@ -4,23 +4,28 @@
 //! deterministically; [`Throttle`](super::Throttle) feeds it and enforces its pace.
 //!
 //! - **Announced limit.** `X-RateLimit-Limit` (requests per second), on any answer, 429s
-//!   included, sets a ceiling of [`HEADROOM`] of it.
+//!   included, sets a ceiling of [`HEADROOM`] of it. Refused anyway (requests bunched on the
+//!   way, a shared key), the pace steps back to [`HOLD_CUT`] of itself and returns to the
+//!   ceiling by [`RETURN_SLOPE`] of it a second.
 //! - **Search.** A 429 without `X-RateLimit-*` while nothing paces the client: the limit is
 //!   there but unknown. The pace starts from the requests that succeeded in the last second
 //!   (at least [`START_RATE`]) and doubles every half second until the next 429.
 //! - **Approach.** After the search's 429, the pace drops to [`SEARCH_CUT`] of the pace that
 //!   was refused and grows by [`APPROACH_SLOPE`] of that a second, slowly enough that the
 //!   next 429 comes just past the limit.
-//! - **Hold.** A 429 near the limit (after at least an edge's worth of answers since the
-//!   client resumed) holds [`HOLD_CUT`] of the refused pace, with no growth for
-//!   [`HOLD_FOR`]; then the pace creeps up by [`PROBE_SLOPE`] a second. A 429 soon after
-//!   resuming means the pace is far above the limit: it is halved ([`FAR_CUT`]).
-//! - **Sporadic.** A bare 429 that comes although the client already slowed to [`FUTILE_SHARE`]
-//!   of the pace of its first 429 near the limit is futile: slowing down did not reduce the
-//!   429s. After [`FUTILE_LIMIT`] futile ones the 429s are taken as sporadic: they no longer
-//!   pause the client or lower its pace (each refused request waits its own `Retry-After`),
-//!   until they exceed [`NOISE_EXIT`] of the last [`NOISE_WINDOW`] answers. A 429 with
-//!   `X-RateLimit-Remaining` above 0 is not the limit in any state.
+//! - **Hold.** A 429 near the limit (after at least [`EDGE_ANSWERS`] answers since the client
+//!   resumed) holds [`HOLD_CUT`] of the refused pace, with no growth for [`HOLD_FOR`]; then
+//!   the pace creeps up by [`PROBE_SLOPE`] a second. A 429 sooner means the pace is far above
+//!   the limit: it drops to [`FAR_CUT`] and approaches again. While 429s near the limit keep
+//!   coming, the pace grows no higher than [`HOLD_CUT`] of the pace of the last one.
+//! - **Sporadic.** A bare 429 is futile when the client already slowed to [`FUTILE_SHARE`] of
+//!   the pace of its first 429 near the limit (the edge), and it came no later than twice the
+//!   answers the edge came after: slowing down did not make 429s rarer. After
+//!   [`FUTILE_LIMIT`] futile ones the 429s are taken as sporadic: they no longer pause the
+//!   client or lower its pace (each refused request waits its own `Retry-After`), and the pace
+//!   grows again from the edge, until 429s exceed [`NOISE_EXIT`] of the last
+//!   [`NOISE_WINDOW`] answers. A 429 with `X-RateLimit-Remaining` above 0 is not the limit in
+//!   any state.
 
 use std::time::{Duration, Instant};
 
@@ -51,7 +56,7 @@ pub(crate) const PROBE_SLOPE: f64 = 0.01;
 pub(crate) const EDGE_ANSWERS: u32 = 10;
 /// A bare 429 at or below this share of the pace of the first 429 near the limit is futile.
 pub(crate) const FUTILE_SHARE: f64 = 0.75;
-/// Futile 429s in a row after which 429s are taken as sporadic.
+/// Futile 429s (since the edge was found) after which 429s are taken as sporadic.
 pub(crate) const FUTILE_LIMIT: u32 = 2;
 /// Answers over which the share of sporadic 429s is watched.
 pub(crate) const NOISE_WINDOW: u32 = 32;
