@@ -4,13 +4,12 @@
 //! sporadic 429s and no limit; each with the default concurrency and with `--concurrency 64`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 
-use crate::bulk::{cli_args, write_rows};
+use crate::bulk::{run_cli_json, write_rows};
 use crate::env::{Binaries, EmulatorProcess, http_request, load_average, now_utc};
 use crate::stats::{Goal, Runs, Section};
 
@@ -165,7 +164,8 @@ pub fn run(binaries: &Binaries, work: &Path, runs: usize, quick: bool) -> anyhow
             admin("/_emulator/faults", &case.api.faults_body(run))?;
             // Let the bucket refill after the previous case.
             std::thread::sleep(Duration::from_secs(1));
-            let (summary, wall) = run_cli(binaries, &emu, &rows, case)?;
+            let (summary, wall): (Summary, _) =
+                run_cli_json(binaries, &emu, &rows, case.concurrency, &[])?;
             let label = case.label();
             let secs = wall.as_secs_f64();
             eprintln!(
@@ -273,44 +273,4 @@ pub fn run(binaries: &Binaries, work: &Path, runs: usize, quick: bool) -> anyhow
         ratios,
         notes,
     })
-}
-
-fn run_cli(
-    binaries: &Binaries,
-    emu: &EmulatorProcess,
-    rows: &Path,
-    case: Case,
-) -> anyhow::Result<(Summary, Duration)> {
-    let mut args = cli_args(emu, rows, case.concurrency.unwrap_or(0));
-    if case.concurrency.is_none() {
-        // Drop `--concurrency N`: the default is what a user gets.
-        args.truncate(args.len() - 2);
-    }
-    let started = Instant::now();
-    let output = Command::new(&binaries.cli)
-        .arg("--output")
-        .arg("json")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .output()
-        .context("cannot run nateq")?;
-    let wall = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let Some(line) = stdout
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-    else {
-        bail!(
-            "no JSON summary from update-many ({}); stderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    let summary: Summary =
-        serde_json::from_str(line).with_context(|| format!("not a summary: {line}"))?;
-    Ok((summary, wall))
 }
