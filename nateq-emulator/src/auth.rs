@@ -83,3 +83,32 @@ impl Keys {
         found.ok_or_else(|| Failure::unauthorized("invalid api key"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: usize) -> ApiKey {
+        ApiKey {
+            id: format!("key_{i}"),
+            name: format!("Key {i}"),
+            secret: format!("tg_test_secret_{i}"),
+            organization_id: "org_1".to_string(),
+            scopes: vec!["contacts:read".to_string()],
+        }
+    }
+
+    /// Both ways of holding the keys (scanned when few, hashed when many) show their ids in
+    /// `Debug`, every one of them, and never a secret.
+    #[test]
+    fn debug_lists_every_key_id_and_no_secret() {
+        for count in [2, SCAN_LIMIT + 1] {
+            let keys: Vec<ApiKey> = (0..count).map(key).collect();
+            let debug = format!("{:?}", Keys::new(&keys, |_| 0));
+            for key in &keys {
+                assert!(debug.contains(&format!("\"{}\"", key.id)), "{debug}");
+                assert!(!debug.contains(&key.secret), "{debug}");
+            }
+        }
+    }
+}
