@@ -191,11 +191,13 @@ async fn error_of(
                 connection(facts, e)
             }
         }
-        RawError::Custom(_) if facts.deadline_before_send => Error::Timeout {
+        // The one `Custom` error is the pre-hook's: the overall deadline passed while the call
+        // waited for the throttle, and nothing was sent.
+        RawError::Custom(_) => Error::Timeout {
             attempts: 0,
             elapsed: started.elapsed(),
         },
-        RawError::InvalidRequest(message) | RawError::Custom(message) => {
+        RawError::InvalidRequest(message) => {
             Error::Validation(ValidationError {
                 field: "id",
                 problem: Problem::Other(message),

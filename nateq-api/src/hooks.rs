@@ -52,8 +52,6 @@ pub(crate) struct CallFacts {
     pub(crate) attempts: u32,
     /// Responses that were a 429, or a 503 with `Retry-After`.
     pub(crate) throttled: u32,
-    /// The overall deadline passed while the call waited to be sent.
-    pub(crate) deadline_before_send: bool,
     /// The last response's status, `Content-Type` and request id.
     pub(crate) last: Option<LastResponse>,
     /// The last response's body was over this cap (and was not read).
@@ -148,7 +146,7 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
         let started = Instant::now();
         let deadline = shared.total_timeout.map(|t| started + t);
         if shared.throttle.acquire(deadline).await.is_err() {
-            record(|f| f.deadline_before_send = true);
+            // The hooks' only `Custom` error: `decode` reads it as a timeout, nothing sent.
             return Err(Error::Custom(format!(
                 "the overall deadline of {:?} passed while the client was throttled; nothing was sent",
                 shared.total_timeout.unwrap_or_default()
