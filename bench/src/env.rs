@@ -234,6 +234,11 @@ impl Server {
         }
         Ok(server)
     }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -247,7 +252,7 @@ impl Drop for Server {
 #[derive(Debug)]
 pub struct EmulatorProcess {
     /// The process, stopped when this is dropped.
-    _server: Server,
+    server: Server,
     /// Its base URL (ending in `/api/v1`).
     pub base_url: String,
     /// The demo key with write scope.
@@ -257,9 +262,15 @@ pub struct EmulatorProcess {
 impl EmulatorProcess {
     /// Starts it.
     pub fn start(binaries: &Binaries, demo: usize) -> anyhow::Result<EmulatorProcess> {
+        Self::start_with(binaries, &["--demo-contacts", &demo.to_string()])
+    }
+
+    /// Starts it on a free port with these flags.
+    pub fn start_with(binaries: &Binaries, flags: &[&str]) -> anyhow::Result<EmulatorProcess> {
         let mut command = Command::new(&binaries.emulator);
         command
-            .args(["--port", "0", "--demo-contacts", &demo.to_string()])
+            .args(["--port", "0"])
+            .args(flags)
             .env("RUST_LOG", "warn");
         let server = Server::start(command, "the emulator")?;
         let (base_url, api_key) = match server.first_line.as_slice() {
@@ -267,10 +278,15 @@ impl EmulatorProcess {
             other => bail!("unexpected first line of the emulator: {other:?}"),
         };
         Ok(EmulatorProcess {
-            _server: server,
+            server,
             base_url,
             api_key,
         })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.server.pid()
     }
 
     /// `host:port` of the emulator.

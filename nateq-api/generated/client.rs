@@ -114,7 +114,7 @@ pub mod types {
     ///A contact as the API returns it: `id` is always present (a contact without an ID cannot be addressed); every other property may be absent or null.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Contact {
-        ///The contact's activity log, oldest first.
+        ///The contact's recent activities, oldest first: the most recent part of its log, not necessarily all of it. The page does not say how many a response carries; rely on the latest changes being here, not on the whole history.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub activities: ::std::option::Option<::std::vec::Vec<Activity>>,
         ///URL of the contact's avatar image.

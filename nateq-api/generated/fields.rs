@@ -12,6 +12,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: None,
         values: &[],
         description: "URL of the contact's avatar image.",
+        request_only: false,
     },
     crate::fields::Field {
         name: "channelData",
@@ -21,6 +22,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: None,
         values: &[],
         description: "Channel-specific data for the contact, as text; send serialized JSON if your channel needs structure.",
+        request_only: false,
     },
     crate::fields::Field {
         name: "companyId",
@@ -30,6 +32,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: None,
         values: &[],
         description: "ID of the company the contact belongs to. It must name a company of the same organisation; `company` and `companyName` in the response follow it.",
+        request_only: false,
     },
     crate::fields::Field {
         name: "country",
@@ -39,6 +42,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(100usize),
         values: &[],
         description: "Country of the contact (at most 100 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "doNotContact",
@@ -48,6 +52,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: None,
         values: &[],
         description: "When true, the contact has opted out of all outreach.",
+        request_only: false,
     },
     crate::fields::Field {
         name: "email",
@@ -57,6 +62,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(255usize),
         values: &[],
         description: "Email address of the contact (at most 255 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "externalId",
@@ -66,6 +72,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(255usize),
         values: &[],
         description: "Your own identifier for the contact, for syncing (at most 255 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "isAnonymous",
@@ -75,6 +82,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: None,
         values: &[],
         description: "Whether the contact is anonymous (no known identity).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "isPotentialClient",
@@ -84,6 +92,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: None,
         values: &[],
         description: "Whether the contact is a potential client (a lead).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "language",
@@ -93,6 +102,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(10usize),
         values: &[],
         description: "Preferred language, for example `en` or `pt-BR` (at most 10 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "name",
@@ -102,6 +112,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(255usize),
         values: &[],
         description: "Full name of the contact (at most 255 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "phone",
@@ -111,6 +122,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(50usize),
         values: &[],
         description: "Phone number of the contact (at most 50 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "position",
@@ -120,6 +132,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(255usize),
         values: &[],
         description: "Job title or position (at most 255 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "source",
@@ -129,6 +142,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: Some(100usize),
         values: &[],
         description: "Where the contact came from, for example `import` (at most 100 characters).",
+        request_only: false,
     },
     crate::fields::Field {
         name: "type",
@@ -138,6 +152,7 @@ pub const UPDATE_CONTACT_FIELDS: &[crate::fields::Field] = &[
         max_length: None,
         values: &["contact", "guest", "customer"],
         description: "Kind of contact.",
+        request_only: true,
     },
 ];
 /// The fields to change on a contact; unset fields are left as they are.

@@ -34,6 +34,9 @@ pub struct Field {
     pub values: &'static [&'static str],
     /// The spec's description, on one line.
     pub description: &'static str,
+    /// Whether the property is absent from the spec's `Contact`: it can be sent, but no response
+    /// shows it (for example `type`).
+    pub request_only: bool,
 }
 
 /// What a property holds.

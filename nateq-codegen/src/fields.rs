@@ -18,6 +18,9 @@ use crate::Error;
 /// The request schema the tables describe.
 pub const REQUEST_SCHEMA: &str = "UpdateContactRequest";
 
+/// The schema of a contact as the API returns it: a request property it lacks is request-only.
+pub const CONTACT_SCHEMA: &str = "Contact";
+
 /// Rust names chosen for API names that are Rust keywords (typify appends `_` instead).
 const RUST_NAMES: &[(&str, &str)] = &[("type", "contact_type")];
 
@@ -49,6 +52,9 @@ pub struct FieldFacts {
     pub values: Vec<String>,
     /// The description, on one line.
     pub description: String,
+    /// Whether the property is absent from the `Contact` schema: it can be sent, but no
+    /// response shows it (as `type`).
+    pub request_only: bool,
 }
 
 /// What a property holds.
@@ -72,6 +78,11 @@ pub fn request_fields(spec: &OpenAPI, path: &Path) -> Result<Vec<FieldFacts>, Er
         .ok_or_else(|| unsupported(format!("schema {REQUEST_SCHEMA} is missing")))?;
     let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
         return Err(unsupported(format!("{REQUEST_SCHEMA} is not an object")));
+    };
+    let contact = component(spec, CONTACT_SCHEMA)
+        .ok_or_else(|| unsupported(format!("schema {CONTACT_SCHEMA} is missing")))?;
+    let SchemaKind::Type(Type::Object(contact)) = &contact.schema_kind else {
+        return Err(unsupported(format!("{CONTACT_SCHEMA} is not an object")));
     };
     let mut fields = Vec::new();
     for (name, property) in &object.properties {
@@ -116,6 +127,7 @@ pub fn request_fields(spec: &OpenAPI, path: &Path) -> Result<Vec<FieldFacts>, Er
             max_length,
             values,
             description,
+            request_only: !contact.properties.contains_key(name),
         });
     }
     Ok(fields)
@@ -153,6 +165,7 @@ pub fn generate_fields(spec: &OpenAPI, path: &Path) -> Result<String, Error> {
             rust_name,
             flag,
             description,
+            request_only,
             ..
         } = f;
         let kind = match f.kind {
@@ -174,6 +187,7 @@ pub fn generate_fields(spec: &OpenAPI, path: &Path) -> Result<String, Error> {
                 max_length: #max_length,
                 values: &[#(#values),*],
                 description: #description,
+                request_only: #request_only,
             }
         }
     });
@@ -305,4 +319,64 @@ fn field_doc(f: &FieldFacts) -> String {
         doc.push_str(&format!(" One of {}.", f.values.join(", ")));
     }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = include_str!("../../openapi.yaml");
+
+    fn request_only(text: &str) -> Vec<(String, bool)> {
+        let path = Path::new("openapi.yaml");
+        let spec = crate::parse_spec(text, path).unwrap_or_else(|e| panic!("{e}"));
+        request_fields(&spec, path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|f| (f.name, f.request_only))
+            .collect()
+    }
+
+    /// A request property the `Contact` schema lacks is request-only; the table says so for
+    /// `type` and for a property added to the request alone, not for one added to both.
+    #[test]
+    fn request_only_means_absent_from_the_contact() {
+        let table = request_only(SPEC);
+        let only: Vec<&str> = table
+            .iter()
+            .filter(|(_, only)| *only)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(only, ["type"]);
+        assert!(table.iter().any(|(name, only)| name == "name" && !only));
+
+        let request = "      properties:\n        avatar:\n";
+        let request_alone = SPEC.replace(
+            request,
+            "      properties:\n        timezone:\n          type: string\n        avatar:\n",
+        );
+        let contact = "      properties:\n        activities:\n";
+        let both = request_alone.replace(
+            contact,
+            "      properties:\n        timezone:\n          type: string\n          nullable: true\n        activities:\n",
+        );
+        assert_eq!(
+            SPEC.matches(request).count(),
+            1,
+            "the spec's layout changed"
+        );
+        assert_eq!(
+            SPEC.matches(contact).count(),
+            1,
+            "the spec's layout changed"
+        );
+        let timezone = |text: &str| {
+            request_only(text)
+                .into_iter()
+                .find(|(name, _)| name == "timezone")
+                .map(|(_, only)| only)
+        };
+        assert_eq!(timezone(&request_alone), Some(true));
+        assert_eq!(timezone(&both), Some(false));
+    }
 }

@@ -12,8 +12,18 @@ use crate::seed::ApiKey;
 ///
 /// A handful of keys is scanned (cheaper than hashing the secret); many keys are hashed.
 pub(crate) enum Keys {
-    Few(Vec<ApiKey>),
-    Many(HashMap<String, ApiKey>),
+    Few(Vec<Caller>),
+    Many(HashMap<String, Caller>),
+}
+
+/// A key and what the emulator needs to know of it on every request.
+#[derive(Clone)]
+pub(crate) struct Caller {
+    pub key: ApiKey,
+    /// Its place among the emulator's keys (journal entries and activities name it by index).
+    pub index: u32,
+    /// Its organisation's place among the emulator's organisations.
+    pub org: usize,
 }
 
 /// Up to this many keys are scanned rather than hashed.
@@ -23,24 +33,30 @@ impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Lists the key IDs only: the map's keys are secrets.
         let ids: Vec<&str> = match self {
-            Keys::Few(keys) => keys.iter().map(|k| k.id.as_str()).collect(),
-            Keys::Many(keys) => keys.values().map(|k| k.id.as_str()).collect(),
+            Keys::Few(keys) => keys.iter().map(|k| k.key.id.as_str()).collect(),
+            Keys::Many(keys) => keys.values().map(|k| k.key.id.as_str()).collect(),
         };
         f.debug_list().entries(ids).finish()
     }
 }
 
 impl Keys {
-    pub(crate) fn new(keys: &[ApiKey]) -> Self {
+    /// The keys, each with its organisation's index (`org_of` maps an organisation id to it).
+    pub(crate) fn new(keys: &[ApiKey], org_of: impl Fn(&str) -> usize) -> Self {
+        let callers = keys.iter().enumerate().map(|(i, key)| Caller {
+            key: key.clone(),
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            org: org_of(&key.organization_id),
+        });
         if keys.len() <= SCAN_LIMIT {
-            Keys::Few(keys.to_vec())
+            Keys::Few(callers.collect())
         } else {
-            Keys::Many(keys.iter().map(|k| (k.secret.clone(), k.clone())).collect())
+            Keys::Many(callers.map(|c| (c.key.secret.clone(), c)).collect())
         }
     }
 
     /// The key named by the `Authorization: Bearer <key>` header, or a 401.
-    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<&ApiKey, Failure> {
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<&Caller, Failure> {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
         let Some(value) = values.next() else {
             return Err(Failure::unauthorized(
@@ -61,7 +77,7 @@ impl Keys {
             return Err(malformed());
         }
         let found = match self {
-            Keys::Few(keys) => keys.iter().find(|k| k.secret == token),
+            Keys::Few(keys) => keys.iter().find(|k| k.key.secret == token),
             Keys::Many(keys) => keys.get(token),
         };
         found.ok_or_else(|| Failure::unauthorized("invalid api key"))

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::{
-    DEFAULT_DEMO_CONTACTS, DEFAULT_JOURNAL_CAPACITY, Emulator, EmulatorBuilder, Error, FaultConfig,
-    FaultKind,
+    DEFAULT_ACTIVITIES_PER_RESPONSE, DEFAULT_ACTIVITY_HISTORY, DEFAULT_DEMO_CONTACTS,
+    DEFAULT_JOURNAL_CAPACITY, Emulator, EmulatorBuilder, Error, FaultConfig, FaultKind,
+    MAX_ACTIVITIES_PER_RESPONSE, MAX_ACTIVITY_HISTORY, MAX_HOLD_MS, MAX_JOURNAL_CAPACITY,
 };
 
 /// Flags of `nateq-emulator` (and of any command that flattens them).
@@ -24,7 +25,7 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", default_value_t = 4010)]
     pub port: u16,
 
-    /// Seed the demo data with contacts ct_demo_1 to ct_demo_N
+    /// Seed the demo data with contacts ct_demo_1 to ct_demo_N (made when first read)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_DEMO_CONTACTS)]
     pub demo_contacts: usize,
 
@@ -48,21 +49,41 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "SECS", default_value_t = 1)]
     pub fault_retry_after: u64,
 
-    /// How long a stalled request is held, in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    /// How long a stalled request is held, in milliseconds (at most 300000, 5 minutes)
+    #[arg(long, value_name = "MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(..=MAX_HOLD_MS))]
     pub fault_stall_ms: u64,
 
-    /// Latency added by latency faults, in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 200)]
+    /// Latency added by latency faults, in milliseconds (at most 300000, 5 minutes)
+    #[arg(long, value_name = "MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(..=MAX_HOLD_MS))]
     pub fault_latency_ms: u64,
 
     /// Limit each API key to N requests per second on /api/v1 (burst: max(1, ceil(N/10)))
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
 
-    /// How many requests to /api/v1 the journal keeps (GET /_emulator/requests); 0 keeps none
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_CAPACITY)]
+    /// How many requests to /api/v1 the journal keeps per organisation (GET
+    /// /_emulator/requests), at most 1000000; 0 keeps none
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_CAPACITY,
+          value_parser = bounded(MAX_JOURNAL_CAPACITY))]
     pub journal: usize,
+
+    /// How many activities a contact keeps, the oldest dropped beyond (at most 100000)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ACTIVITY_HISTORY,
+          value_parser = bounded(MAX_ACTIVITY_HISTORY))]
+    pub activity_history: usize,
+
+    /// How many of a contact's most recent activities a response carries (at most 1000)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ACTIVITIES_PER_RESPONSE,
+          value_parser = bounded(MAX_ACTIVITIES_PER_RESPONSE))]
+    pub activities_per_response: usize,
+}
+
+/// A parser of a whole number from 0 to `max`.
+fn bounded(max: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new()
+        .range(..=u64::try_from(max).unwrap_or(u64::MAX))
 }
 
 impl EmulatorArgs {
@@ -86,6 +107,8 @@ impl EmulatorArgs {
             .host(self.host)
             .port(self.port)
             .journal(self.journal)
+            .activity_history(self.activity_history)
+            .activities_per_response(self.activities_per_response)
             .faults(self.fault_config());
         if let Some(per_second) = self.rate_limit {
             builder = builder.rate_limit(per_second);
@@ -102,15 +125,8 @@ impl EmulatorArgs {
 ///
 /// Logs go through `tracing`; install a subscriber that writes to standard error first.
 pub async fn run(args: &EmulatorArgs) -> Result<(), Error> {
+    // Off loopback, `spawn` warns on stderr, naming the keys in use.
     let emulator = args.builder().spawn().await?;
-    if !args.host.is_loopback() {
-        // On stderr whatever the log filter: this is a warning about exposure, not a log line.
-        eprintln!(
-            "warning: listening on {}, not a loopback address: anyone who can reach it can read \
-             and change the data with the demo keys, which are public",
-            emulator.addr()
-        );
-    }
     // Listen for signals before the first line: a caller that reads it may stop us at once.
     let signals = Signals::new()?;
     {

@@ -44,6 +44,16 @@ pub enum Error {
     /// The fault configuration is out of range.
     #[error("invalid fault configuration: {0}")]
     InvalidFaults(String),
+    /// A setting that could hold the server (a delay, a count) is above its limit.
+    #[error("invalid {name}: at most {limit}, not {value}")]
+    TooLarge {
+        /// The setting, as the admin API names it (`stallMs`, `rules`, `journal`, ...).
+        name: &'static str,
+        /// The largest value allowed.
+        limit: u64,
+        /// The value that was asked for.
+        value: u64,
+    },
     /// The rate limit is out of range.
     #[error("invalid rate limit: {0}")]
     InvalidRateLimit(String),

@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
+/// The longest `stallMs` and `latencyMs`: 5 minutes.
+pub const MAX_HOLD_MS: u64 = 300_000;
+
+/// The most rules a fault configuration may hold.
+pub const MAX_FAULT_RULES: usize = 1_000;
+
 /// A kind of injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum FaultKind {
@@ -330,9 +336,27 @@ impl FaultConfig {
         self
     }
 
-    /// Checks the ranges: `rate` within 0 to 1, some kind to draw when `rate` is above zero, and
-    /// rules used at least once.
+    /// Checks the ranges: `rate` within 0 to 1, some kind to draw when `rate` is above zero,
+    /// rules used at least once; and the bounds of what could hold the server
+    /// ([`Error::TooLarge`]): `stallMs` and `latencyMs` at most [`MAX_HOLD_MS`], at most
+    /// [`MAX_FAULT_RULES`] rules.
     pub fn validate(&self) -> Result<(), Error> {
+        for (name, value) in [("stallMs", self.stall_ms), ("latencyMs", self.latency_ms)] {
+            if value > MAX_HOLD_MS {
+                return Err(Error::TooLarge {
+                    name,
+                    limit: MAX_HOLD_MS,
+                    value,
+                });
+            }
+        }
+        if self.rules.len() > MAX_FAULT_RULES {
+            return Err(Error::TooLarge {
+                name: "rules",
+                limit: MAX_FAULT_RULES as u64,
+                value: self.rules.len() as u64,
+            });
+        }
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.times == 0 {
                 return Err(Error::InvalidFaults(format!(

@@ -1,4 +1,9 @@
-//! The request journal: the last requests to `/api/v1`, in a bounded ring, oldest first.
+//! The request journal: the last requests to `/api/v1`, in a bounded ring per organisation,
+//! oldest first.
+//!
+//! Each organisation has a ring of its own, so one organisation's traffic never evicts
+//! another's entries; requests without a valid key belong to no organisation and go to a ring
+//! of their own, which no key can read.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +18,12 @@ use serde_json::Value;
 /// How many requests the journal keeps when nothing else is asked for.
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
 
+/// The most requests `--journal` may ask the journal to keep per organisation.
+pub const MAX_JOURNAL_CAPACITY: usize = 1_000_000;
+
+/// The path prefix of the contact route, whose requests are recorded with their id only.
+const CONTACT_PATH: &str = "/api/v1/contacts/";
+
 /// The most bytes of a request body the journal keeps; a longer body is kept as the text of its
 /// first bytes, with [`JournalEntry::body_truncated`] set.
 pub const MAX_JOURNAL_BODY_BYTES: usize = 8 * 1024;
@@ -22,7 +33,7 @@ pub const MAX_JOURNAL_BODY_BYTES: usize = 8 * 1024;
 /// ```json
 /// { "method": "PUT", "path": "/api/v1/contacts/ct_demo_1", "contactId": "ct_demo_1",
 ///   "status": 200, "body": {"name": "Ada"}, "bodyTruncated": false, "errorCode": null,
-///   "keyId": "key_demo_full", "fault": null,
+///   "keyId": "key_demo_full", "organizationId": "org_demo", "fault": null,
 ///   "receivedAt": "2026-01-01T12:00:00.123Z", "durationMs": 2 }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +57,8 @@ pub struct JournalEntry {
     pub error_code: Option<String>,
     /// The id of the API key that was used (never the secret), if it was valid.
     pub key_id: Option<String>,
+    /// The organisation of that key; `None` without a valid key.
+    pub organization_id: Option<String>,
     /// The injected fault, if any: a fault kind's name such as `503` or `drop`.
     pub fault: Option<String>,
     /// When the request was received, RFC 3339 in UTC with milliseconds.
@@ -54,19 +67,29 @@ pub struct JournalEntry {
     pub duration_ms: u64,
 }
 
-/// The ring shared by every request.
+/// The ring of one organisation (or of the requests without a valid key).
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
-    next: AtomicU64,
+    /// The organisation whose requests it keeps; `None` for requests without a valid key.
+    organization_id: Option<String>,
+    shared: Arc<Shared>,
     records: Mutex<VecDeque<Record>>,
+}
+
+/// What every ring of one emulator shares: the order requests were received in, and the key
+/// ids (a record names its key by index).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    next: AtomicU64,
+    key_ids: Vec<String>,
 }
 
 /// A request being handled: recorded when finished, or, if its future is dropped first (a
 /// dropped connection, a client that gave up), recorded without a status.
 #[derive(Debug)]
-pub(crate) struct Pending {
-    journal: Arc<Journal>,
+pub(crate) struct Pending<'a> {
+    journal: &'a Journal,
     started: Instant,
     record: Option<Record>,
 }
@@ -77,50 +100,71 @@ pub(crate) struct Pending {
 struct Record {
     sequence: u64,
     method: Method,
-    path: String,
-    contact_id: Option<String>,
+    /// The path, unless it is the contact route's path of `contact_id` (most requests).
+    path: Option<Box<str>>,
+    contact_id: Option<Box<str>>,
     status: Option<u16>,
     body: Option<Box<[u8]>>,
     body_truncated: bool,
     error_code: Option<&'static str>,
-    key_id: Option<String>,
+    /// An index into the shared key ids.
+    key: Option<u32>,
     fault: Option<&'static str>,
     received_at: SystemTime,
     duration: Duration,
 }
 
+impl Shared {
+    pub(crate) fn new(key_ids: Vec<String>) -> Arc<Self> {
+        Arc::new(Self {
+            next: AtomicU64::new(0),
+            key_ids,
+        })
+    }
+}
+
 impl Journal {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(
+        capacity: usize,
+        organization_id: Option<String>,
+        shared: Arc<Shared>,
+    ) -> Self {
         Self {
             capacity,
-            next: AtomicU64::new(0),
+            organization_id,
+            shared,
             records: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
         }
     }
 
     /// Starts an entry for a request received now; `None` when the journal keeps nothing.
     pub(crate) fn start(
-        self: &Arc<Self>,
+        &self,
         method: &Method,
         path: &str,
         contact_id: Option<&str>,
-    ) -> Option<Pending> {
+        key: Option<u32>,
+    ) -> Option<Pending<'_>> {
         if self.capacity == 0 {
             return None;
         }
+        let usual = contact_id.is_some_and(|id| {
+            path.strip_prefix(CONTACT_PATH)
+                .is_some_and(|rest| rest == id)
+        });
         Some(Pending {
-            journal: Arc::clone(self),
+            journal: self,
             started: Instant::now(),
             record: Some(Record {
-                sequence: self.next.fetch_add(1, Ordering::Relaxed),
+                sequence: self.shared.next.fetch_add(1, Ordering::Relaxed),
                 method: method.clone(),
-                path: path.to_owned(),
-                contact_id: contact_id.map(str::to_owned),
+                path: (!usual).then(|| path.into()),
+                contact_id: contact_id.map(Into::into),
                 status: None,
                 body: None,
                 body_truncated: false,
                 error_code: None,
-                key_id: None,
+                key,
                 fault: None,
                 received_at: SystemTime::now(),
                 duration: Duration::ZERO,
@@ -130,13 +174,29 @@ impl Journal {
 
     /// The entries, oldest first: those of `contact_id` only if given, the last `limit` if given.
     pub(crate) fn list(&self, contact_id: Option<&str>, limit: Option<usize>) -> Vec<JournalEntry> {
+        self.sequenced(contact_id, limit)
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .collect()
+    }
+
+    /// [`Journal::list`], each entry with its place in the order requests were received.
+    pub(crate) fn sequenced(
+        &self,
+        contact_id: Option<&str>,
+        limit: Option<usize>,
+    ) -> Vec<(u64, JournalEntry)> {
         let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
         let matching: Vec<&Record> = records
             .iter()
             .filter(|r| contact_id.is_none_or(|id| r.contact_id.as_deref() == Some(id)))
             .collect();
         let skip = limit.map_or(0, |n| matching.len().saturating_sub(n));
-        matching.into_iter().skip(skip).map(Record::entry).collect()
+        matching
+            .into_iter()
+            .skip(skip)
+            .map(|r| (r.sequence, self.entry(r)))
+            .collect()
     }
 
     pub(crate) fn clear(&self) {
@@ -162,39 +222,43 @@ impl Journal {
     }
 }
 
-impl Record {
-    fn entry(&self) -> JournalEntry {
-        let body = self.body.as_deref().map(|bytes| {
-            if self.body_truncated {
+impl Journal {
+    fn entry(&self, record: &Record) -> JournalEntry {
+        let body = record.body.as_deref().map(|bytes| {
+            if record.body_truncated {
                 Value::String(String::from_utf8_lossy(bytes).into_owned())
             } else {
                 serde_json::from_slice(bytes)
                     .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
             }
         });
+        let path = match (&record.path, &record.contact_id) {
+            (Some(path), _) => path.to_string(),
+            (None, Some(id)) => format!("{CONTACT_PATH}{id}"),
+            (None, None) => String::new(),
+        };
+        let key_id = record
+            .key
+            .and_then(|k| self.shared.key_ids.get(k as usize))
+            .cloned();
         JournalEntry {
-            method: self.method.as_str().to_owned(),
-            path: self.path.clone(),
-            contact_id: self.contact_id.clone(),
-            status: self.status,
+            method: record.method.as_str().to_owned(),
+            path,
+            contact_id: record.contact_id.as_deref().map(str::to_owned),
+            status: record.status,
             body,
-            body_truncated: self.body_truncated,
-            error_code: self.error_code.map(str::to_owned),
-            key_id: self.key_id.clone(),
-            fault: self.fault.map(str::to_owned),
-            received_at: humantime::format_rfc3339_millis(self.received_at).to_string(),
-            duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
+            body_truncated: record.body_truncated,
+            error_code: record.error_code.map(str::to_owned),
+            organization_id: self.organization_id.clone(),
+            key_id,
+            fault: record.fault.map(str::to_owned),
+            received_at: humantime::format_rfc3339_millis(record.received_at).to_string(),
+            duration_ms: u64::try_from(record.duration.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
 
-impl Pending {
-    pub(crate) fn key_id(&mut self, id: &str) {
-        if let Some(record) = &mut self.record {
-            record.key_id = Some(id.to_owned());
-        }
-    }
-
+impl Pending<'_> {
     pub(crate) fn fault(&mut self, name: &'static str) {
         if let Some(record) = &mut self.record {
             record.fault = Some(name);
@@ -223,7 +287,7 @@ impl Pending {
     }
 }
 
-impl Drop for Pending {
+impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if let Some(mut record) = self.record.take() {
             record.duration = self.started.elapsed();
@@ -238,14 +302,22 @@ mod tests {
 
     use super::*;
 
+    fn ring(capacity: usize) -> Journal {
+        Journal::new(
+            capacity,
+            Some("org_a".to_owned()),
+            Shared::new(vec!["key_a".to_owned()]),
+        )
+    }
+
     #[test]
     fn the_ring_keeps_the_last_in_received_order() {
-        let journal = Arc::new(Journal::new(3));
+        let journal = ring(3);
         let first = journal
-            .start(&Method::PUT, "/api/v1/contacts/a", Some("a"))
+            .start(&Method::PUT, "/api/v1/contacts/a", Some("a"), Some(0))
             .unwrap();
         let second = journal
-            .start(&Method::PUT, "/api/v1/contacts/b", Some("b"))
+            .start(&Method::PUT, "/api/v1/contacts/b", Some("b"), None)
             .unwrap();
         // The second finishes first; the list is still in received order.
         second.finish(200, None);
@@ -257,27 +329,34 @@ mod tests {
                 .collect()
         };
         assert_eq!(ids(&journal), ["a", "b"]);
+        let entries = journal.list(None, None);
+        assert_eq!(entries[0].path, "/api/v1/contacts/a");
+        assert_eq!(entries[0].key_id.as_deref(), Some("key_a"));
+        assert_eq!(entries[0].organization_id.as_deref(), Some("org_a"));
+        let unattributed = Journal::new(1, None, Shared::new(Vec::new()));
+        unattributed
+            .start(&Method::PUT, "/p", None, None)
+            .unwrap()
+            .finish(401, Some("UNAUTHORIZED"));
+        assert_eq!(unattributed.list(None, None)[0].organization_id, None);
         for id in ["c", "d"] {
             journal
-                .start(&Method::PUT, "/p", Some(id))
+                .start(&Method::PUT, "/p", Some(id), Some(0))
                 .unwrap()
                 .finish(200, None);
         }
         assert_eq!(ids(&journal), ["b", "c", "d"]);
+        // A path other than the contact route's is kept as it was.
+        assert_eq!(journal.list(Some("c"), None)[0].path, "/p");
         assert_eq!(journal.list(None, Some(2)).len(), 2);
         assert_eq!(journal.list(Some("c"), None)[0].status, Some(200));
-        assert!(
-            Journal::new(0)
-                .clone_arc()
-                .start(&Method::PUT, "/p", None)
-                .is_none()
-        );
+        assert!(ring(0).start(&Method::PUT, "/p", None, None).is_none());
     }
 
     #[test]
     fn a_dropped_request_is_recorded_without_a_status() {
-        let journal = Arc::new(Journal::new(3));
-        let mut pending = journal.start(&Method::PUT, "/p", Some("a")).unwrap();
+        let journal = ring(3);
+        let mut pending = journal.start(&Method::PUT, "/p", Some("a"), None).unwrap();
         pending.fault("drop");
         drop(pending);
         let entry = &journal.list(None, None)[0];
@@ -286,13 +365,13 @@ mod tests {
 
     #[test]
     fn bodies_are_json_text_or_truncated_text() {
-        let journal = Arc::new(Journal::new(3));
+        let journal = ring(3);
         for body in [
             &b"{\"a\":1}"[..],
             b"not json",
             &[b'x'; MAX_JOURNAL_BODY_BYTES + 5],
         ] {
-            let mut pending = journal.start(&Method::PUT, "/p", None).unwrap();
+            let mut pending = journal.start(&Method::PUT, "/p", None, None).unwrap();
             pending.body(&Bytes::copy_from_slice(body));
         }
         let entries = journal.list(None, None);
@@ -304,11 +383,5 @@ mod tests {
         };
         assert_eq!(text.len(), MAX_JOURNAL_BODY_BYTES);
         assert!(entries[2].body_truncated);
-    }
-
-    impl Journal {
-        fn clone_arc(self) -> Arc<Self> {
-            Arc::new(self)
-        }
     }
 }

@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use nateq_api::types::{ApiError, Contact, ErrorResponse};
+use nateq_api::types::{ApiError, ErrorResponse};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -24,8 +24,8 @@ pub(crate) struct Failure {
 /// `UpdateContactResponse`: the same JSON (a test checks it) with explicit `error: null` and
 /// `meta: null`.
 #[derive(Serialize)]
-struct OkEnvelope<'a> {
-    data: &'a Contact,
+struct OkEnvelope<'a, T> {
+    data: &'a T,
     error: (),
     message: &'a str,
     meta: (),
@@ -119,8 +119,8 @@ impl IntoResponse for Failure {
     }
 }
 
-/// The 200 envelope of an update as bytes.
-pub(crate) fn ok_body(contact: &Contact, message: &str) -> Bytes {
+/// The 200 envelope of an update as bytes; `contact` serialises as the spec's `Contact`.
+pub(crate) fn ok_body<T: Serialize>(contact: &T, message: &str) -> Bytes {
     to_bytes(&OkEnvelope {
         data: contact,
         error: (),

@@ -153,81 +153,35 @@ impl Seed {
     /// The built-in demo data: organisation `org_demo` with contacts `ct_demo_1` to
     /// `ct_demo_{contacts}`, two companies and two tags, organisation `org_other` with contact
     /// `ct_other_1`, and three keys (full, read-only, other organisation).
+    ///
+    /// Every contact is built here, so `contacts` is at most [`MAX_EAGER_DEMO_CONTACTS`];
+    /// [`EmulatorBuilder::demo_contacts`](crate::EmulatorBuilder::demo_contacts) has no such
+    /// limit: its demo contacts are made when they are first read.
     pub fn demo(contacts: usize) -> Result<Self, Error> {
-        let companies = vec![
-            company(
-                "co_demo_1",
-                DEMO_ORG,
-                "Analytical Engines Ltd",
-                "engines.example.com",
-            ),
-            company(
-                "co_demo_2",
-                DEMO_ORG,
-                "Difference Works",
-                "difference.example.com",
-            ),
-            company(
-                "co_other_1",
-                OTHER_ORG,
-                "Other Org Holdings",
-                "other.example.com",
-            ),
-        ];
-        let vip = tag("tag_demo_vip", "vip", "VIP", "#f5a623", DEMO_ORG);
-        let lead = tag("tag_demo_lead", "lead", "Lead", "#4a90e2", DEMO_ORG);
-        let mut list = Vec::with_capacity(contacts + 1);
-        for n in 1..=contacts {
-            let (name, email) = match DEMO_NAMES.get(n - 1) {
-                Some((name, email)) => ((*name).to_owned(), (*email).to_owned()),
-                None => (
-                    format!("Demo Contact {n}"),
-                    format!("contact{n}@example.com"),
-                ),
-            };
-            let company_id = match n % 3 {
-                1 => Some("co_demo_1"),
-                2 => Some("co_demo_2"),
-                _ => None,
-            };
-            let tags = match n {
-                1 => vec![vip.clone()],
-                2 => vec![vip.clone(), lead.clone()],
-                3 => vec![lead.clone()],
-                _ => Vec::new(),
-            };
-            let contact_type = match n % 3 {
-                1 => ContactType::Customer,
-                2 => ContactType::Contact,
-                _ => ContactType::Guest,
-            };
-            list.push(SeedContact {
-                contact: contact(
-                    &format!("ct_demo_{n}"),
-                    DEMO_ORG,
-                    &name,
-                    &email,
-                    company_id,
-                    tags,
-                )?,
-                contact_type: Some(contact_type),
-            });
+        if contacts > MAX_EAGER_DEMO_CONTACTS {
+            return Err(Error::InvalidSeed(format!(
+                "Seed::demo builds every contact: at most {MAX_EAGER_DEMO_CONTACTS}, not \
+                 {contacts} (EmulatorBuilder::demo_contacts makes them on demand, without a limit)"
+            )));
         }
-        list.push(SeedContact {
-            contact: contact(
-                "ct_other_1",
-                OTHER_ORG,
-                "Olivia Other",
-                "olivia@other.example.com",
-                Some("co_other_1"),
-                Vec::new(),
-            )?,
-            contact_type: Some(ContactType::Contact),
-        });
+        let mut list = Vec::with_capacity(contacts.saturating_add(1));
+        for n in 1..=contacts {
+            list.push(demo_contact(n)?);
+        }
+        list.push(other_contact()?);
         Ok(Self {
             keys: demo_keys(),
-            companies,
+            companies: demo_companies(),
             contacts: list,
+        })
+    }
+
+    /// The demo data without `ct_demo_1` to `ct_demo_N`, which [`demo_contact`] makes on demand.
+    pub(crate) fn lazy_demo() -> Result<Self, Error> {
+        Ok(Self {
+            keys: demo_keys(),
+            companies: demo_companies(),
+            contacts: vec![other_contact()?],
         })
     }
 
@@ -338,7 +292,114 @@ impl SeedCompany {
     }
 }
 
-fn demo_keys() -> Vec<ApiKey> {
+/// The prefix of the demo contacts' ids: `ct_demo_1`, `ct_demo_2`, ...
+pub(crate) const DEMO_CONTACT_PREFIX: &str = "ct_demo_";
+
+/// The most contacts [`Seed::demo`] builds.
+pub const MAX_EAGER_DEMO_CONTACTS: usize = 10_000_000;
+
+/// Demo contact `ct_demo_{n}` (`n` from 1), as a normalised seed has it: `company` and
+/// `companyName` follow `companyId`.
+pub(crate) fn demo_contact(n: usize) -> Result<SeedContact, Error> {
+    let (name, email) = match DEMO_NAMES.get(n.wrapping_sub(1)) {
+        Some((name, email)) => ((*name).to_owned(), (*email).to_owned()),
+        None => (
+            format!("Demo Contact {n}"),
+            format!("contact{n}@example.com"),
+        ),
+    };
+    let company = match n % 3 {
+        1 => DEMO_COMPANIES.first(),
+        2 => DEMO_COMPANIES.get(1),
+        _ => None,
+    };
+    let tags = match n {
+        1 => vec![vip_tag()],
+        2 => vec![vip_tag(), lead_tag()],
+        3 => vec![lead_tag()],
+        _ => Vec::new(),
+    };
+    let contact_type = match n % 3 {
+        1 => ContactType::Customer,
+        2 => ContactType::Contact,
+        _ => ContactType::Guest,
+    };
+    let mut contact = contact(
+        &format!("{DEMO_CONTACT_PREFIX}{n}"),
+        DEMO_ORG,
+        &name,
+        &email,
+        company.map(|(id, ..)| *id),
+        tags,
+    )?;
+    if let Some((id, org, name, domain)) = company {
+        let company = self::company(id, org, name, domain);
+        contact.company_name = Some(company.name.clone());
+        contact.company = Some(company.to_company());
+    }
+    Ok(SeedContact {
+        contact,
+        contact_type: Some(contact_type),
+    })
+}
+
+fn other_contact() -> Result<SeedContact, Error> {
+    let (id, org, name, domain) = DEMO_COMPANIES[2];
+    let mut contact = contact(
+        "ct_other_1",
+        OTHER_ORG,
+        "Olivia Other",
+        "olivia@other.example.com",
+        Some(id),
+        Vec::new(),
+    )?;
+    let company = self::company(id, org, name, domain);
+    contact.company_name = Some(company.name.clone());
+    contact.company = Some(company.to_company());
+    Ok(SeedContact {
+        contact,
+        contact_type: Some(ContactType::Contact),
+    })
+}
+
+/// The demo companies: id, organisation, name, domain.
+const DEMO_COMPANIES: [(&str, &str, &str, &str); 3] = [
+    (
+        "co_demo_1",
+        DEMO_ORG,
+        "Analytical Engines Ltd",
+        "engines.example.com",
+    ),
+    (
+        "co_demo_2",
+        DEMO_ORG,
+        "Difference Works",
+        "difference.example.com",
+    ),
+    (
+        "co_other_1",
+        OTHER_ORG,
+        "Other Org Holdings",
+        "other.example.com",
+    ),
+];
+
+fn demo_companies() -> Vec<SeedCompany> {
+    DEMO_COMPANIES
+        .iter()
+        .map(|(id, org, name, domain)| company(id, org, name, domain))
+        .collect()
+}
+
+fn vip_tag() -> Tag {
+    tag("tag_demo_vip", "vip", "VIP", "#f5a623", DEMO_ORG)
+}
+
+fn lead_tag() -> Tag {
+    tag("tag_demo_lead", "lead", "Lead", "#4a90e2", DEMO_ORG)
+}
+
+pub(crate) fn demo_keys() -> Vec<ApiKey> {
     vec![
         ApiKey::new(
             "key_demo_full",

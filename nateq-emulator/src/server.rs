@@ -20,12 +20,14 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-use crate::auth::Keys;
-use crate::faults::{Fault, FaultConfig, Faults};
+use crate::Error;
+use crate::auth::{Caller, Keys};
+use crate::faults::{Fault, FaultConfig};
 use crate::journal::{Journal, Pending};
-use crate::ratelimit::{Decision, RateLimiter};
+use crate::org::Org;
+use crate::ratelimit::Decision;
 use crate::response::{Failure, json_response, to_bytes};
-use crate::seed::{ApiKey, SCOPE_READ, SCOPE_WRITE};
+use crate::seed::{SCOPE_READ, SCOPE_WRITE};
 use crate::store::Store;
 use crate::validate::parse_update;
 
@@ -42,16 +44,42 @@ pub(crate) struct AppState(Arc<App>);
 /// The shared parts of a running emulator.
 #[derive(Debug)]
 pub(crate) struct App {
-    pub store: Arc<Store>,
+    pub store: Store,
     pub keys: Keys,
-    pub faults: Arc<Faults>,
-    pub rate_limit: Arc<RateLimiter>,
-    pub journal: Arc<Journal>,
+    /// Every organisation's faults, rate limit and journal, by index.
+    pub orgs: Vec<Org>,
+    /// The journal of requests without a valid key, which belong to no organisation.
+    pub unattributed: Journal,
 }
+
+/// How many contacts `GET /_emulator/contacts` lists when `limit` is not given.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The most contacts `GET /_emulator/contacts` lists at once.
+pub const MAX_PAGE_SIZE: usize = 1_000;
 
 impl AppState {
     pub(crate) fn new(app: App) -> Self {
         Self(Arc::new(app))
+    }
+}
+
+impl App {
+    /// The organisation of a key.
+    pub(crate) fn org(&self, caller: &Caller) -> Result<&Org, Failure> {
+        self.orgs.get(caller.org).ok_or_else(|| {
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "the key's organisation is unknown",
+            )
+        })
+    }
+
+    /// The journal a request of `caller` goes to.
+    fn journal_of(&self, caller: Option<&Caller>) -> &Journal {
+        caller
+            .and_then(|c| self.orgs.get(c.org))
+            .map_or(&self.unattributed, |org| &org.journal)
     }
 }
 
@@ -156,7 +184,9 @@ pub(crate) async fn serve(
     connections.shutdown().await;
 }
 
-/// `PUT /api/v1/contacts/{id}`: the rate limit, fault injection, the update, the journal.
+/// `PUT /api/v1/contacts/{id}`: the rate limit, fault injection, the update, the journal, all
+/// of the key's organisation. A request without a valid key belongs to no organisation: it gets
+/// its 401, no fault, and goes to the journal of such requests.
 async fn update_contact(
     State(app): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -166,15 +196,20 @@ async fn update_contact(
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     let contact_id = id.as_ref().ok().map(|Path(id)| id.as_str());
-    let mut journal = app
-        .journal
-        .start(&parts.method, parts.uri.path(), contact_id);
-    let key = app.keys.authenticate(headers);
-    if let (Some(entry), Ok(key)) = (&mut journal, &key) {
-        entry.key_id(&key.id);
-    }
+    let caller = app.keys.authenticate(headers);
+    let valid = caller.as_ref().ok().copied();
+    let org = valid.and_then(|c| app.orgs.get(c.org));
+    let mut journal = app.journal_of(valid).start(
+        &parts.method,
+        parts.uri.path(),
+        contact_id,
+        valid.map(|c| c.index),
+    );
     // The limit is per key: a request without a valid key is not counted (it gets its 401).
-    let limit = key.as_ref().ok().and_then(|k| app.rate_limit.check(&k.id));
+    let limit = match (valid, org) {
+        (Some(caller), Some(org)) => org.check_rate(&caller.key.id),
+        _ => None,
+    };
     let (mut response, error_code) = match limit {
         Some(Decision {
             retry_after_secs: Some(secs),
@@ -183,7 +218,7 @@ async fn update_contact(
             journal_body(headers, body, &mut journal).await;
             answer(Err(rate_limited(secs)))
         }
-        _ => faulty_update(&app, key, id, headers, body, &mut journal).await,
+        _ => faulty_update(&app, org, caller, id, headers, body, &mut journal).await,
     };
     if let Some(decision) = limit {
         let headers = response.headers_mut();
@@ -222,17 +257,18 @@ fn rate_limited(retry_after_secs: u64) -> Failure {
     failure
 }
 
-/// The update with the targeted and the seeded random faults.
+/// The update with the organisation's targeted and seeded random faults.
 async fn faulty_update(
     app: &AppState,
-    key: Result<&ApiKey, Failure>,
+    org: Option<&Org>,
+    caller: Result<&Caller, Failure>,
     id: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
-    journal: &mut Option<Pending>,
+    journal: &mut Option<Pending<'_>>,
 ) -> (Response, Option<&'static str>) {
     let contact_id = id.as_ref().ok().map(|Path(id)| id.as_str());
-    let decided = app.faults.decide(contact_id);
+    let decided = org.and_then(|org| org.faults.decide(contact_id));
     if let (Some(entry), Some(decided)) = (journal.as_mut(), decided) {
         entry.fault(decided.name);
     }
@@ -286,7 +322,7 @@ async fn faulty_update(
         Some(Fault::DropAfterApply) => drop_connection = true,
         Some(Fault::Malformed) => malformed = true,
     }
-    let result = handle_update(app, key, id, headers, body, journal).await;
+    let result = handle_update(app, caller, id, headers, body, journal).await;
     if drop_connection {
         kill_connection().await;
     }
@@ -302,7 +338,7 @@ async fn faulty_update(
 }
 
 /// Reads the body of a request that is answered without being applied, for the journal only.
-async fn journal_body(headers: &HeaderMap, body: Body, journal: &mut Option<Pending>) {
+async fn journal_body(headers: &HeaderMap, body: Body, journal: &mut Option<Pending<'_>>) {
     if let Some(entry) = journal
         && let Ok(body) = read_body(headers, body).await
     {
@@ -337,14 +373,14 @@ fn bad_gateway() -> Response {
 
 async fn handle_update(
     app: &AppState,
-    key: Result<&ApiKey, Failure>,
+    caller: Result<&Caller, Failure>,
     id: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
-    journal: &mut Option<Pending>,
+    journal: &mut Option<Pending<'_>>,
 ) -> Result<Bytes, Failure> {
-    let key = key?;
-    require_scope(key, SCOPE_WRITE)?;
+    let caller = caller?;
+    require_scope(caller, SCOPE_WRITE)?;
     let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
     check_content_type(headers)?;
     let body = read_body(headers, body).await?;
@@ -352,11 +388,11 @@ async fn handle_update(
         entry.body(&body);
     }
     let request = parse_update(&body)?;
-    app.store.update(key, &id, request)
+    app.store.update(caller, &id, &request)
 }
 
-fn require_scope(key: &ApiKey, scope: &str) -> Result<(), Failure> {
-    if key.has_scope(scope) {
+fn require_scope(caller: &Caller, scope: &str) -> Result<(), Failure> {
+    if caller.key.has_scope(scope) {
         return Ok(());
     }
     Err(Failure::new(
@@ -446,15 +482,75 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
     })
 }
 
-/// `GET /_emulator/contacts`: the key's organisation's contacts, sorted by ID.
-async fn admin_contacts(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    match admin_key(&app, &headers) {
-        Ok(key) => {
-            let list = app.store.contacts(Some(&key.organization_id));
-            json_response(StatusCode::OK, to_bytes(&list))
+/// `GET /_emulator/contacts[?limit=N][&after=ID]`: a page of the key's organisation's contacts,
+/// sorted by id; `Link` names the next page, `X-Total-Count` the organisation's contacts.
+async fn admin_contacts(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let result = admin_key(&app, &headers).and_then(|caller| {
+        let mut limit = DEFAULT_PAGE_SIZE;
+        let mut after = None;
+        for (name, value) in &query {
+            match name.as_str() {
+                "limit" => {
+                    limit = value
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                        .ok_or_else(|| {
+                            field_error(
+                                "limit",
+                                format!(
+                                    "must be a whole number from 1 to {MAX_PAGE_SIZE}, not {value:?}"
+                                ),
+                            )
+                        })?;
+                }
+                "after" => after = Some(value.as_str()),
+                other => {
+                    return Err(field_error(
+                        other,
+                        "unknown query parameter; expected limit or after",
+                    ));
+                }
+            }
+        }
+        let page = app.store.page(caller.org, after, limit)?;
+        Ok((page, limit))
+    });
+    match result {
+        Ok((page, limit)) => {
+            let mut response = json_response(StatusCode::OK, to_bytes(&page.contacts));
+            let headers = response.headers_mut();
+            headers.insert("x-total-count", HeaderValue::from(page.total));
+            if let Some(next) = page.next {
+                let link = format!(
+                    "</_emulator/contacts?limit={limit}&after={}>; rel=\"next\"",
+                    query_escape(&next)
+                );
+                if let Ok(value) = HeaderValue::from_str(&link) {
+                    headers.insert(header::LINK, value);
+                }
+            }
+            response
         }
         Err(failure) => failure.into_response(),
     }
+}
+
+/// A query parameter's value, percent-encoded (all but unreserved characters).
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// `GET /_emulator/contacts/{id}`.
@@ -463,10 +559,10 @@ async fn admin_contact(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let result = admin_key(&app, &headers).and_then(|key| {
+    let result = admin_key(&app, &headers).and_then(|caller| {
         let Path(id) = id.map_err(|e| Failure::not_found(format!("invalid contact id: {e}")))?;
         app.store
-            .contact(Some(&key.organization_id), &id)
+            .contact(Some(caller.org), &id)
             .ok_or_else(|| Failure::not_found(format!("contact {id} not found")))
     });
     match result {
@@ -475,44 +571,46 @@ async fn admin_contact(
     }
 }
 
-/// `POST /_emulator/reset`: back to the seed.
+/// `POST /_emulator/reset`: the key's organisation's contacts back to the seed.
 async fn admin_reset(State(app): State<AppState>, headers: HeaderMap) -> Response {
     admin_action(
         &app,
         &headers,
-        || app.store.reset(),
+        |caller, _| app.store.reset(caller.org),
         br#"{"success":true,"message":"state reset to the seed"}"#,
     )
 }
 
-/// An admin route that needs only the admin key: runs `action`, then answers 200 with `body`.
+/// An admin route that changes something of the key's organisation and takes no body: needs
+/// `contacts:write`, runs `action`, then answers 200 with `body`.
 fn admin_action(
     app: &AppState,
     headers: &HeaderMap,
-    action: impl FnOnce(),
+    action: impl FnOnce(&Caller, &Org),
     body: &'static [u8],
 ) -> Response {
-    match admin_key(app, headers) {
-        Ok(_) => {
-            action();
+    let result = admin_writer(app, headers).and_then(|caller| Ok((caller, app.org(caller)?)));
+    match result {
+        Ok((caller, org)) => {
+            action(caller, org);
             json_response(StatusCode::OK, Bytes::from_static(body))
         }
         Err(failure) => failure.into_response(),
     }
 }
 
-/// `GET /_emulator/faults`.
+/// `GET /_emulator/faults`: the key's organisation's.
 async fn admin_faults(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    match admin_key(&app, &headers) {
-        Ok(_) => json_response(StatusCode::OK, to_bytes(&app.faults.status())),
+    match admin_key(&app, &headers).and_then(|caller| app.org(caller)) {
+        Ok(org) => json_response(StatusCode::OK, to_bytes(&org.faults.status())),
         Err(failure) => failure.into_response(),
     }
 }
 
-/// `PUT /_emulator/faults`: replaces the configuration and zeroes the counters.
+/// `PUT /_emulator/faults`: replaces the organisation's configuration and zeroes its counters.
 async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
-        admin_key(&app, &headers)?;
+        let org = admin_writer(&app, &headers).and_then(|caller| app.org(caller))?;
         let body = read_body(&headers, body).await?;
         let invalid =
             |e: serde_json::Error| Failure::bad_body(format!("invalid fault configuration: {e}"));
@@ -523,9 +621,10 @@ async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body:
             ));
         }
         let config: FaultConfig = serde_json::from_value(value).map_err(invalid)?;
-        app.faults
-            .set(config)
-            .map_err(|e| Failure::bad_body(e.to_string()))
+        org.faults.set(config).map_err(|e| match e {
+            Error::TooLarge { name, limit, value } => too_large(name, limit, value),
+            other => Failure::bad_body(other.to_string()),
+        })
     }
     .await;
     match result {
@@ -534,26 +633,39 @@ async fn admin_set_faults(State(app): State<AppState>, headers: HeaderMap, body:
     }
 }
 
-/// `GET /_emulator/rate-limit`.
+/// 422 `VALIDATION_ERROR` naming a setting over its limit.
+fn too_large(name: &'static str, limit: u64, value: u64) -> Failure {
+    let reason = format!("at most {limit}, not {value}");
+    Failure::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "VALIDATION_ERROR",
+        format!("invalid {name}: {reason}"),
+    )
+    .with_details(serde_json::json!({
+        "fields": [{ "field": name, "reason": reason, "limit": limit }]
+    }))
+}
+
+/// `GET /_emulator/rate-limit`: the key's organisation's.
 async fn admin_rate_limit(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    match admin_key(&app, &headers) {
-        Ok(_) => json_response(StatusCode::OK, to_bytes(&app.rate_limit.get())),
+    match admin_key(&app, &headers).and_then(|caller| app.org(caller)) {
+        Ok(org) => json_response(StatusCode::OK, to_bytes(&org.rate_limit())),
         Err(failure) => failure.into_response(),
     }
 }
 
-/// `PUT /_emulator/rate-limit`: `{"perSecond": N}` or `{"perSecond": null}`; buckets start full.
+/// `PUT /_emulator/rate-limit`: `{"perSecond": N}` or `{"perSecond": null}`, for the key's
+/// organisation; its buckets start full.
 async fn admin_set_rate_limit(
     State(app): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
-        admin_key(&app, &headers)?;
+        let org = admin_writer(&app, &headers).and_then(|caller| app.org(caller))?;
         let body = read_body(&headers, body).await?;
         let per_second = parse_rate_limit(&body)?;
-        app.rate_limit
-            .set(per_second)
+        org.set_rate_limit(per_second)
             .map_err(|e| field_error("perSecond", e.to_string()))
     }
     .await;
@@ -610,13 +722,15 @@ fn field_error(field: &str, reason: impl Into<String>) -> Failure {
     )
 }
 
-/// `GET /_emulator/requests[?limit=N][&contactId=ID]`: the journal, oldest first.
+/// `GET /_emulator/requests[?limit=N][&contactId=ID]`: the key's organisation's journal,
+/// oldest first.
 async fn admin_requests(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    let result = admin_key(&app, &headers).and_then(|_| {
+    let result = admin_key(&app, &headers).and_then(|caller| {
+        let org = app.org(caller)?;
         let mut limit = None;
         let mut contact_id = None;
         for (name, value) in &query {
@@ -636,7 +750,7 @@ async fn admin_requests(
                 }
             }
         }
-        Ok(app.journal.list(contact_id, limit))
+        Ok(org.journal.list(contact_id, limit))
     });
     match result {
         Ok(entries) => json_response(StatusCode::OK, to_bytes(&entries)),
@@ -644,12 +758,12 @@ async fn admin_requests(
     }
 }
 
-/// `DELETE /_emulator/requests`: empties the journal.
+/// `DELETE /_emulator/requests`: empties the key's organisation's journal.
 async fn admin_clear_requests(State(app): State<AppState>, headers: HeaderMap) -> Response {
     admin_action(
         &app,
         &headers,
-        || app.journal.clear(),
+        |_, org| org.journal.clear(),
         br#"{"success":true,"message":"journal cleared"}"#,
     )
 }
@@ -659,11 +773,18 @@ async fn health() -> Response {
     json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#))
 }
 
-/// The admin API needs a valid key with `contacts:read`.
-fn admin_key<'a>(app: &'a AppState, headers: &HeaderMap) -> Result<&'a ApiKey, Failure> {
-    let key = app.keys.authenticate(headers)?;
-    require_scope(key, SCOPE_READ)?;
-    Ok(key)
+/// Reading the admin API needs a valid key with `contacts:read`.
+fn admin_key<'a>(app: &'a AppState, headers: &HeaderMap) -> Result<&'a Caller, Failure> {
+    let caller = app.keys.authenticate(headers)?;
+    require_scope(caller, SCOPE_READ)?;
+    Ok(caller)
+}
+
+/// Changing anything through the admin API needs a valid key with `contacts:write`.
+fn admin_writer<'a>(app: &'a AppState, headers: &HeaderMap) -> Result<&'a Caller, Failure> {
+    let caller = app.keys.authenticate(headers)?;
+    require_scope(caller, SCOPE_WRITE)?;
+    Ok(caller)
 }
 
 async fn method_not_allowed(State(app): State<AppState>, request: Request<Body>) -> Response {
@@ -685,10 +806,11 @@ fn journal_refusal(app: &AppState, request: &Request<Body>, failure: Failure) ->
     let path = request.uri().path();
     if path == "/api/v1" || path.starts_with("/api/v1/") {
         let contact_id = path.strip_prefix("/api/v1/contacts/");
-        if let Some(mut entry) = app.journal.start(request.method(), path, contact_id) {
-            if let Ok(key) = app.keys.authenticate(request.headers()) {
-                entry.key_id(&key.id);
-            }
+        let caller = app.keys.authenticate(request.headers()).ok();
+        let journal = app.journal_of(caller);
+        if let Some(entry) =
+            journal.start(request.method(), path, contact_id, caller.map(|c| c.index))
+        {
             entry.finish(failure.status.as_u16(), Some(failure.code));
         }
     }

@@ -143,6 +143,27 @@ fn seed_file_flag_and_bad_flags() {
         "{stderr}"
     );
 
+    for (flag, limit) in [
+        ("--journal", "1000000"),
+        ("--fault-stall-ms", "300000"),
+        ("--fault-latency-ms", "300000"),
+        ("--activity-history", "100000"),
+        ("--activities-per-response", "1000"),
+    ] {
+        let over = (limit.parse::<u64>().unwrap() + 1).to_string();
+        let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+            .args(["--port", "0", flag, &over])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flag} {over}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains(limit),
+            "{flag}: {stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+
     let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
         .args(["--port", "0", "--fault-rate", "1.5"])
         .output()
@@ -236,6 +257,26 @@ async fn a_non_loopback_host_warns_and_still_serves_locally() {
         stderr.contains("warning: listening on 0.0.0.0:") && stderr.contains("not a loopback"),
         "{stderr}"
     );
+    // It names the keys in use, by id, never by secret.
+    assert!(
+        stderr.contains("key_demo_full, key_demo_read_only, key_other_full")
+            && stderr.contains("demo keys, whose secrets are public"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("tg_test_"), "{stderr}");
+
+    // A seed file's keys are named instead.
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/seed.example.json");
+    let (running, _) = launch_with(
+        &["--host", "0.0.0.0", "--port", "0", "--seed", seed],
+        Stdio::piped(),
+    );
+    let stderr = stop_and_read_stderr(running);
+    assert!(
+        stderr.contains("with the keys key_acme_full") && stderr.contains("the seed's keys"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("key_demo_full"), "{stderr}");
 
     // The default host is loopback: no warning.
     let (running, _) = launch_with(&["--port", "0"], Stdio::piped());

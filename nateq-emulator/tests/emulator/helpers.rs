@@ -81,10 +81,18 @@ impl Harness {
         path: &str,
         body: Option<&str>,
     ) -> Reply {
-        let mut request = self
-            .http
-            .request(method, self.admin(path))
-            .bearer_auth(self.emu.api_key());
+        self.admin_as(self.emu.api_key(), method, path, body).await
+    }
+
+    /// An admin request with `key` and, if given, a JSON body.
+    pub async fn admin_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> Reply {
+        let mut request = self.http.request(method, self.admin(path)).bearer_auth(key);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")

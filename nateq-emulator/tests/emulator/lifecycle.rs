@@ -68,3 +68,52 @@ async fn a_request_in_flight_completes_during_shutdown() {
     let reply = request.await.unwrap();
     assert_eq!(reply.ok().data.unwrap().name.as_deref(), Some("Finished"));
 }
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `EmulatorBuilder::host` off loopback warns as `--host` does (on stderr and as a tracing
+/// warning), naming the keys in use by id, never their secrets; on loopback it does not.
+#[tokio::test]
+async fn a_builder_listening_beyond_loopback_warns_naming_the_keys() {
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let logged = || String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+
+    let quiet = Emulator::builder().spawn().await.unwrap();
+    assert!(!logged().contains("not a loopback address"), "{}", logged());
+    drop(quiet);
+
+    let open = Emulator::builder()
+        .host(std::net::Ipv4Addr::UNSPECIFIED.into())
+        .spawn()
+        .await
+        .unwrap();
+    let text = logged();
+    assert!(
+        text.contains(&format!("listening on 0.0.0.0:{}", open.addr().port()))
+            && text.contains("not a loopback address")
+            && text.contains("key_demo_full, key_demo_read_only, key_other_full"),
+        "{text}"
+    );
+    for key in open.keys() {
+        assert!(!text.contains(&key.secret), "a secret in {text}");
+    }
+}

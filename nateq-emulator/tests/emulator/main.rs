@@ -5,12 +5,16 @@
 mod admin;
 mod auth;
 mod binary;
+mod bounds;
 mod client;
 mod faults;
 mod helpers;
+mod history;
 mod journal;
 mod lifecycle;
+mod organisations;
 mod ratelimit;
 mod rules;
+mod seeding;
 mod update;
 mod validation;
