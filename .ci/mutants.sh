@@ -12,33 +12,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The SDK's modules: its unit tests and the end-to-end tests of the client against the
-# emulator and hostile servers.
-api_tests=(--test-package nateq-api --test-package nateq-tests --
-  --lib --test client --test hostile_responses --test properties --test throttle)
-# The bulk run's modules: the CLI's unit tests and the end-to-end tests that run `nateq
-# contacts update-many` against the emulator (soak.rs, 45 s, is left out: bulk.rs and
-# order.rs cover the same paths, and faster).
-bulk_tests=(--test-package nateq-cli --
-  --lib --test bulk --test order --test coalesce --test report_durability --test failed_out
-  --test drift --test progress)
-# The emulator's modules: its own tests, and the end-to-end tests of hostile requests.
-emulator_tests=(--test-package nateq-emulator --test-package nateq-tests --
-  --lib --test emulator --test emulator_hostile)
+# The tests that prove each group of modules: the packages whose tests run, and which tests.
+# The SDK: its unit tests and the end-to-end tests of the client against the emulator and
+# hostile servers.
+api_packages=nateq-api,nateq-tests
+api_tests=(--lib --test client --test hostile_responses --test properties --test throttle)
+# The bulk run: the CLI's unit tests and the end-to-end tests that run `nateq contacts
+# update-many` against the emulator (soak.rs, 45 s, is left out: bulk.rs and order.rs cover
+# the same paths, faster).
+bulk_packages=nateq-cli
+bulk_tests=(--lib --test bulk --test order --test coalesce --test report_durability
+  --test failed_out --test drift --test progress)
+# The emulator: its own tests, and the end-to-end tests of hostile requests.
+emulator_packages=nateq-emulator,nateq-tests
+emulator_tests=(--lib --test emulator --test emulator_hostile)
 
+# A module: the group of its tests, then its files.
 module() {
   case "$1" in
-    retry) echo nateq-api/src/retry.rs api ;;
-    decode) echo nateq-api/src/decode.rs api ;;
-    update) echo nateq-api/src/update.rs api ;;
-    throttle) echo nateq-api/src/throttle.rs api ;;
-    hooks) echo nateq-api/src/hooks.rs api ;;
-    bulk-order) echo nateq-cli/src/bulk/order.rs bulk ;;
-    bulk-report) echo nateq-cli/src/bulk/report.rs bulk ;;
-    bulk-mod) echo nateq-cli/src/bulk/mod.rs bulk ;;
-    auth) echo nateq-emulator/src/auth.rs emulator ;;
-    store) echo nateq-emulator/src/store.rs emulator ;;
-    validate) echo nateq-emulator/src/validate.rs emulator ;;
+    retry) echo api nateq-api/src/retry.rs ;;
+    decode) echo api nateq-api/src/decode.rs ;;
+    update) echo api nateq-api/src/update.rs ;;
+    throttle) echo api nateq-api/src/throttle.rs ;;
+    hooks) echo api nateq-api/src/hooks.rs ;;
+    bulk-order) echo bulk nateq-cli/src/bulk/order.rs ;;
+    bulk-report) echo bulk nateq-cli/src/bulk/report.rs ;;
+    bulk-mod) echo bulk nateq-cli/src/bulk/mod.rs ;;
+    auth) echo emulator nateq-emulator/src/auth.rs ;;
+    store) echo emulator nateq-emulator/src/store.rs ;;
+    validate) echo emulator nateq-emulator/src/validate.rs ;;
     *) return 1 ;;
   esac
 }
@@ -46,26 +48,48 @@ module() {
 all=(retry decode update bulk-order bulk-report bulk-mod throttle hooks auth store validate)
 [ $# -gt 0 ] || set -- "${all[@]}"
 for name in "$@"; do
-  if ! read -r file tests < <(module "$name"); then
+  if ! read -r group files < <(module "$name"); then
     echo "unknown module $name (one of: ${all[*]})" >&2
     exit 2
   fi
-  case "$tests" in
-    api) args=("${api_tests[@]}") ;;
-    bulk) args=("${bulk_tests[@]}") ;;
-    emulator) args=("${emulator_tests[@]}") ;;
-  esac
-  echo "=== $name: $file  [$(date +%T)]"
+  packages_var=${group}_packages
+  tests_var=${group}_tests[@]
+  packages=${!packages_var}
+  tests=("${!tests_var}")
+  cargo_test=(cargo test --locked)
+  for p in ${packages//,/ }; do cargo_test+=(-p "$p"); done
+  cargo_test+=("${tests[@]}")
+  file_args=()
+  for f in $files; do file_args+=(--file "$f"); done
+
+  echo "=== $name: $files  [$(date +%T)]"
   start=$SECONDS
+  # The baseline: the same tests, unmutated, here. (cargo-mutants 27 runs its own baseline
+  # with the mutated package's tests only, not those of --test-package: it is skipped below.)
+  # A mutant's tests may take three times as long, and at least a minute, before they count
+  # as a timeout.
+  "${cargo_test[@]}" --no-run 2>/dev/null
+  tested=$SECONDS
+  if ! "${cargo_test[@]}" >/dev/null 2>&1; then
+    echo "$name: the unmutated tests fail: ${cargo_test[*]}" >&2
+    exit 1
+  fi
+  timeout=$(((SECONDS - tested) * 3))
+  [ "$timeout" -ge 60 ] || timeout=60
+  echo "baseline: ${cargo_test[*]} in $((SECONDS - tested)) s; timeout $timeout s"
+
   mkdir -p "target/mutants/$name"
   status=0
-  cargo mutants --jobs 1 --no-shuffle --output "target/mutants/$name" --file "$file" "${args[@]}" ||
-    status=$?
-  # 2: some mutants were missed, 3: some timed out; both are results. Anything else (the
-  # unmutated tests fail, a bad option) stops here.
+  cargo mutants --jobs 1 --no-shuffle --baseline skip --timeout "$timeout" --build-timeout 1200 \
+    --output "target/mutants/$name" "${file_args[@]}" --test-package "$packages" \
+    -- "${tests[@]}" || status=$?
+  # 2: some mutants were missed, 3: some timed out; both are results. Anything else stops.
   case "$status" in
     0 | 2 | 3) ;;
-    *) echo "$name: cargo mutants failed (exit $status)" >&2; exit "$status" ;;
+    *)
+      echo "$name: cargo mutants failed (exit $status)" >&2
+      exit "$status"
+      ;;
   esac
   echo "=== $name: $(((SECONDS - start) / 60)) min"
 done
