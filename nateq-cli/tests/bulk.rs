@@ -303,6 +303,78 @@ fn malformed_rows_are_reported_with_their_line_and_do_not_stop_the_others() {
     insta::assert_snapshot!("malformed_rows_stderr", normalised(&err_text));
 }
 
+/// A failed row keeps what the API answered: the status, the code, the message, the request
+/// id, and, for a 400, the offending fields (`error.details`); a 404's details are not kept.
+#[test]
+fn a_failed_row_keeps_the_answers_status_code_request_id_and_a_400s_details() {
+    // A server that refuses every update, as the real API may: a 400 for `ct_400`, a 404
+    // otherwise, each with details and a request id.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = axum::Router::new().route(
+        "/api/v1/contacts/{id}",
+        axum::routing::put(
+            |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                let (status, code) = if id == "ct_400" {
+                    (axum::http::StatusCode::BAD_REQUEST, "VALIDATION_ERROR")
+                } else {
+                    (axum::http::StatusCode::NOT_FOUND, "NOT_FOUND")
+                };
+                let body = json!({"success": false, "error": {
+                    "code": code,
+                    "message": format!("refused {id}"),
+                    "details": {"fields": [{"field": "name", "reason": "taken"}]},
+                }});
+                (
+                    status,
+                    [("x-request-id", format!("req_{id}"))],
+                    axum::Json(body),
+                )
+            },
+        ),
+    );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "rows.jsonl",
+        "{\"id\":\"ct_400\",\"name\":\"Ada\"}\n{\"id\":\"ct_404\",\"name\":\"Ada\"}\n",
+    );
+    let report_path = dir.path().join("report.jsonl");
+    let output = run_with_report(
+        support::nateq()
+            .env("NATEQ_BASE_URL", format!("http://{addr}/api/v1"))
+            .env("NATEQ_API_KEY", "tg_test_refused")
+            .args(["contacts", "update-many", "--input"]),
+        &input,
+        &report_path,
+    );
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    let mut lines = report(&report_path);
+    lines.sort_by_key(|l| l["line"].as_u64());
+    assert_eq!(
+        lines,
+        [
+            json!({"line": 1, "id": "ct_400", "result": "error", "fields": ["name"], "kind": "api",
+                "status": 400, "code": "VALIDATION_ERROR", "message": "refused ct_400",
+                "details": {"fields": [{"field": "name", "reason": "taken"}]},
+                "requestId": "req_ct_400", "attempts": 1}),
+            json!({"line": 2, "id": "ct_404", "result": "error", "fields": ["name"], "kind": "api",
+                "status": 404, "code": "NOT_FOUND", "message": "refused ct_404",
+                "requestId": "req_ct_404", "attempts": 1}),
+        ]
+    );
+}
+
 #[test]
 fn a_bad_csv_header_stops_before_any_request() {
     let emu = Emu::start(5);
