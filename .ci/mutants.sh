@@ -23,9 +23,10 @@ api_tests=(--lib --test client --test hostile_responses --test properties --test
 bulk_packages=nateq-cli
 bulk_tests=(--lib --test bulk --test order --test coalesce --test report_durability
   --test failed_out --test drift --test progress)
-# The emulator: its own tests, and the end-to-end tests of hostile requests.
+# The emulator: its own tests, the end-to-end tests of hostile requests, and the property
+# tests that hold the client's and the emulator's limits equal.
 emulator_packages=nateq-emulator,nateq-tests
-emulator_tests=(--lib --test emulator --test emulator_hostile)
+emulator_tests=(--lib --test emulator --test emulator_hostile --test properties)
 
 # A module: the group of its tests, then its files.
 module() {
@@ -39,7 +40,9 @@ module() {
     bulk-report) echo bulk nateq-cli/src/bulk/report.rs ;;
     bulk-mod) echo bulk nateq-cli/src/bulk/mod.rs ;;
     auth) echo emulator nateq-emulator/src/auth.rs ;;
-    store) echo emulator nateq-emulator/src/store.rs ;;
+    # The store's logic: the update and isolation (store.rs), the contact's JSON with what was
+    # written laid over the seed (patch.rs), and the bounded activity history (history.rs).
+    store) echo emulator nateq-emulator/src/store.rs nateq-emulator/src/patch.rs nateq-emulator/src/history.rs ;;
     validate) echo emulator nateq-emulator/src/validate.rs ;;
     *) return 1 ;;
   esac
