@@ -22,7 +22,7 @@ api_tests=(--lib --test client --test hostile_responses --test properties --test
 # the same paths, faster).
 bulk_packages=nateq-cli
 bulk_tests=(--lib --test bulk --test order --test coalesce --test report_durability
-  --test failed_out --test drift --test progress)
+  --test failed_out --test drift --test progress --test rails)
 # The emulator: its own tests, the end-to-end tests of hostile requests, and the property
 # tests that hold the client's and the emulator's limits equal.
 emulator_packages=nateq-emulator,nateq-tests
