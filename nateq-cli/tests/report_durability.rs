@@ -261,6 +261,11 @@ fn a_full_disk_names_the_report_and_the_cause() {
         )),
         "{stderr}"
     );
+    // That row was applied, but its line is not in the report: the message says so.
+    assert!(
+        stderr.contains("; 1 rows that finished could not be recorded and will be sent again"),
+        "{stderr}"
+    );
     // One row was in flight when the first line failed; nothing more was taken.
     assert!(
         emu.emulator.requests().len() <= 2,
