@@ -76,6 +76,49 @@ pub fn cli_args(emu: &EmulatorProcess, rows: &Path, concurrency: usize) -> Vec<O
     args
 }
 
+/// Runs `nateq --output json contacts update-many` on `rows` with `--concurrency` (its default
+/// when `None`) and `extra` flags, and returns its JSON summary, read as `T`, and its wall time.
+pub fn run_cli_json<T: serde::de::DeserializeOwned>(
+    binaries: &Binaries,
+    emu: &EmulatorProcess,
+    rows: &Path,
+    concurrency: Option<usize>,
+    extra: &[&str],
+) -> anyhow::Result<(T, Duration)> {
+    let mut args = cli_args(emu, rows, concurrency.unwrap_or(0));
+    if concurrency.is_none() {
+        // Drop `--concurrency N`: the default is what a user gets.
+        args.truncate(args.len() - 2);
+    }
+    args.extend(extra.iter().map(OsString::from));
+    let started = Instant::now();
+    let output = Command::new(&binaries.cli)
+        .arg("--output")
+        .arg("json")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .output()
+        .context("cannot run nateq")?;
+    let wall = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let Some(line) = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+    else {
+        bail!(
+            "no JSON summary from update-many ({}); stderr:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let summary = serde_json::from_str(line).with_context(|| format!("not a summary: {line}"))?;
+    Ok((summary, wall))
+}
+
 /// The `nateq contacts update-many` command against the emulator.
 pub fn cli_command(
     binaries: &Binaries,

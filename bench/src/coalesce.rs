@@ -4,13 +4,12 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::bulk::cli_args;
+use crate::bulk::run_cli_json;
 use crate::env::{Binaries, EmulatorProcess, http_request, load_average, now_utc};
 use crate::stats::{Goal, Runs, Section};
 
@@ -65,7 +64,13 @@ pub fn run(binaries: &Binaries, work: &Path, runs: usize, quick: bool) -> anyhow
             .context("cannot set the emulator's rate limit")?;
             // Let the bucket refill after the previous case.
             std::thread::sleep(Duration::from_secs(1));
-            let (summary, wall) = run_cli(binaries, &emu, &path, coalesce)?;
+            let (summary, wall): (Summary, _) = run_cli_json(
+                binaries,
+                &emu,
+                &path,
+                None,
+                if coalesce { &["--coalesce"] } else { &[] },
+            )?;
             if summary.done + summary.failed != rows as u64 || summary.failed > 0 {
                 bail!(
                     "run {run}, coalesce {coalesce}: {} done, {} failed of {rows}",
@@ -138,45 +143,4 @@ pub fn run(binaries: &Binaries, work: &Path, runs: usize, quick: bool) -> anyhow
                 .into(),
         ],
     })
-}
-
-fn run_cli(
-    binaries: &Binaries,
-    emu: &EmulatorProcess,
-    rows: &Path,
-    coalesce: bool,
-) -> anyhow::Result<(Summary, Duration)> {
-    let mut args = cli_args(emu, rows, 0);
-    // Drop `--concurrency N`: the default is what a user gets.
-    args.truncate(args.len() - 2);
-    if coalesce {
-        args.push("--coalesce".into());
-    }
-    let started = Instant::now();
-    let output = Command::new(&binaries.cli)
-        .arg("--output")
-        .arg("json")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .output()
-        .context("cannot run nateq")?;
-    let wall = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let Some(line) = stdout
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-    else {
-        bail!(
-            "no JSON summary from update-many ({}); stderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    let summary: Summary =
-        serde_json::from_str(line).with_context(|| format!("not a summary: {line}"))?;
-    Ok((summary, wall))
 }

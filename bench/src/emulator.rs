@@ -2,14 +2,13 @@
 //! handler returning a fixed body, with the same wrk settings; what a contact costs on its
 //! 100,000th update; and start-up time and memory with a million demo contacts.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::env::{Binaries, EmulatorProcess, Server, load_average, now_utc};
+use crate::env::{Binaries, EmulatorProcess, Server, http_request, load_average, now_utc};
 use crate::stats::{Goal, Ratio, Runs, Section, Stat};
 use crate::wrk;
 
@@ -70,7 +69,7 @@ pub fn run(binaries: &Binaries, work: &Path, plan: Plan, quick: bool) -> anyhow:
     let mut runs = Runs::default();
     let (mut emu_bad, mut axum_bad, mut emu_requests) = (0u64, 0u64, 0u64);
     let set_limit = |per_second: &str| {
-        request(
+        http_request(
             emu.authority(),
             "PUT",
             "/_emulator/rate-limit",
@@ -311,7 +310,7 @@ fn history(
     // Every PUT is a change, numbered in the organisation: the last activity's number is the
     // count of updates applied so far.
     let applied = |id: &str| -> anyhow::Result<u64> {
-        let contact = request(
+        let contact = http_request(
             emu.authority(),
             "GET",
             &format!("/_emulator/contacts/{id}"),
@@ -351,7 +350,7 @@ fn history(
     };
     runs.push(&fresh_label(plan), "req/s", on_fresh);
     runs.push(&after_label(plan), "req/s", on_old);
-    let body = request(
+    let body = http_request(
         emu.authority(),
         "PUT",
         &format!("/api/v1/contacts/{old}"),
@@ -408,7 +407,7 @@ fn memory(binaries: &Binaries, plan: &Plan, runs: &mut Runs) -> anyhow::Result<(
     let at_start = rss_kib(emu.pid())?;
     runs.push(&start_rss_label(plan), "MiB", at_start as f64 / 1024.0);
     // One request first, so that the runtime's and the allocator's first use is not counted.
-    request(
+    http_request(
         emu.authority(),
         "GET",
         "/_emulator/contacts/ct_demo_1",
@@ -477,35 +476,4 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .context("no VmRSS in /proc/PID/status")
-}
-
-/// One blocking HTTP/1.1 request on loopback; the body of a 2xx answer.
-fn request(
-    authority: &str,
-    method: &str,
-    path: &str,
-    key: &str,
-    body: &str,
-) -> anyhow::Result<Vec<u8>> {
-    let mut stream = std::net::TcpStream::connect(authority)
-        .with_context(|| format!("cannot connect to {authority}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {key}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of headers in the response")?;
-    let head = String::from_utf8_lossy(response.get(..split).unwrap_or_default());
-    let status = head.split_whitespace().nth(1).unwrap_or_default();
-    if !status.starts_with('2') {
-        bail!("{method} {path} answered {status}");
-    }
-    Ok(response.get(split + 4..).unwrap_or_default().to_vec())
 }

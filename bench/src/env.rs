@@ -308,18 +308,19 @@ impl EmulatorProcess {
             &self.api_key,
             "",
         )
+        .map(drop)
         .with_context(|| format!("cannot reset the emulator at {origin}"))
     }
 }
 
-/// One blocking HTTP/1.1 request on loopback; fails unless the status is 2xx.
+/// One blocking HTTP/1.1 request on loopback; the body of a 2xx answer, an error otherwise.
 pub fn http_request(
     authority: &str,
     method: &str,
     path: &str,
     key: &str,
     body: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<u8>> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(authority)
         .with_context(|| format!("cannot connect to {authority}"))?;
@@ -330,13 +331,18 @@ pub fn http_request(
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response.split_whitespace().nth(1).unwrap_or_default();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of headers in the response")?;
+    let head = String::from_utf8_lossy(response.get(..split).unwrap_or_default());
+    let status = head.split_whitespace().nth(1).unwrap_or_default();
     if !status.starts_with('2') {
         bail!("{method} {path} answered {status}");
     }
-    Ok(())
+    Ok(response.get(split + 4..).unwrap_or_default().to_vec())
 }
 
 /// Whether `program` can be run (found on the PATH).

@@ -62,7 +62,7 @@ enum Cmd {
     Memory,
     /// 6. Clean and incremental build times, TLS providers
     Build,
-    /// 7. update-many against the emulator's rate limit (20 and 100 requests/s)
+    /// 7. update-many against rate limits announced in different ways (20 and 100 requests/s), and sporadic 429s
     Throttled,
     /// 7. update-many --coalesce at a 20/s limit: 20,000 rows over 50 contacts, with and without
     Coalesce,

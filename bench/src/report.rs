@@ -158,9 +158,9 @@ pub fn render(sections: &[Section], machine: &Machine, findings: &str) -> String
          pass/fail test in CI (CI only compiles the benchmarks).\n\n",
     );
     out.push_str("## Reproduce\n\n```sh\n");
-    out.push_str("bench/run.sh                 # everything (about 25 minutes on 2 cores), writes BENCHMARKS.md\n");
+    out.push_str("bench/run.sh                 # everything (about 70 minutes on 2 cores, 40 of them scenario 7), writes BENCHMARKS.md\n");
     out.push_str("bench/run.sh --quick         # smaller counts, a fast smoke run; prints only\n");
-    out.push_str("cargo run -p nateq-bench --release -- client   # one scenario: client, decode, bulk, emulator, memory, build\n");
+    out.push_str("cargo run -p nateq-bench --release -- client   # one scenario: client, decode, bulk, emulator, memory, build, throttled\n");
     out.push_str(
         "cargo bench -p nateq-bench --bench decode     # the criterion micro-benchmark alone\n",
     );

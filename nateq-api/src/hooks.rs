@@ -6,11 +6,12 @@
 //! - `pre`: refuses a path that is not `{base}/contacts/<one segment>`, adds the key (only for
 //!   the base URL's origin), waits for the client's throttle, and starts the overall deadline.
 //! - `exec`: attempts with the retry policy and the per-attempt timeout, reads each body up to
-//!   the size cap, pauses the whole client on a 429 (or a 503 with `Retry-After`), and traces
-//!   each attempt. Every attempt, the first included, is built from one replayable copy of the
-//!   request, so no attempt escapes these rules. A body over the cap, and the answer of a
-//!   redirect that a caller's own `reqwest::Client` followed, are handed on as a body that
-//!   fails to read: never as a success.
+//!   the size cap, hands each 429 (or 503 with `Retry-After`) to the client's throttle (which
+//!   pauses the whole client when it is the limit), and traces each attempt. Every attempt,
+//!   the first included, is built from one replayable copy of the request, so no attempt
+//!   escapes these rules. A body over the cap, and the answer of a redirect that a caller's
+//!   own `reqwest::Client` followed, are handed on as a body that fails to read: never as a
+//!   success.
 //!
 //! What a `reqwest::Error` cannot say (attempts, throttled responses, a body over the cap, a
 //! followed redirect, the final status of an unreadable payload) is written to the call's
@@ -203,11 +204,12 @@ impl ClientHooks<SharedArc> for crate::generated::Client {
                             );
                             None
                         } else {
-                            let until = shared.throttle.throttled(wait);
-                            // The pause is waited for by the throttle, not here.
+                            let until = shared.throttle.throttled(response.headers(), wait);
+                            // The refused request waits until then: the client's pause, or
+                            // its own `Retry-After` when the 429 is not the limit.
                             deadline
                                 .is_none_or(|d| until <= d)
-                                .then_some(Duration::ZERO)
+                                .then(|| until.saturating_duration_since(Instant::now()))
                         }
                     } else if is_retryable_status(status) && retries < shared.retry.max_retries {
                         retries += 1;

@@ -15,11 +15,12 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// (0.5 s base, 8 s cap), and retries only connection errors, timeouts and the statuses 408,
 /// 429, 500, 502, 503 and 504.
 ///
-/// Throttling is not failure: a 429, or a 503 with `Retry-After`, pauses the whole client for
-/// the full `Retry-After` (up to [`max_retry_after`](Self::max_retry_after), 300 s by default)
-/// and is retried without using up a retry, until the call's overall deadline. A
-/// `Retry-After` longer than the cap, or one that ends after the deadline, ends the call with
-/// that response's error instead of retrying early.
+/// Throttling is not failure: a 429, or a 503 with `Retry-After`, waits the full
+/// `Retry-After` (up to [`max_retry_after`](Self::max_retry_after), 300 s by default) and is
+/// retried without using up a retry, until the call's overall deadline. When it is the API's
+/// limit the whole client waits; a 429 that is not the limit delays only its own request (see
+/// the crate's Throttling section). A `Retry-After` longer than the cap, or one that ends
+/// after the deadline, ends the call with that response's error instead of retrying early.
 ///
 /// ```
 /// use std::time::Duration;
@@ -110,11 +111,17 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// Parses `Retry-After` as delta-seconds or an HTTP date (a date in the past is zero).
+/// Parses `Retry-After` as delta-seconds, seconds with a decimal fraction (`0.05`, which HTTP
+/// does not define but some APIs send), or an HTTP date (a date in the past is zero).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
+    }
+    if value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && let Ok(secs) = value.parse::<f64>()
+    {
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -188,6 +195,13 @@ mod tests {
 
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("0.05"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(50)));
+        for odd in ["-1.5", "1e3", "NaN", "inf", ".", "1.2.3"] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(odd));
+            assert_eq!(retry_after(&headers), None, "{odd}");
+        }
     }
 
     #[test]

@@ -1,51 +1,54 @@
 //! Client-wide throttling: one [`Throttle`] per [`Client`](crate::Client), shared by its clones
-//! and by every request in flight.
+//! and by every request in flight. It enforces what the pace controller (`control`) learns.
 //!
-//! - **Pause.** A 429, or a 503 with `Retry-After`, pauses every request of the client until
-//!   the `Retry-After` has passed, not only the one that was refused.
-//! - **Adaptive rate.** After a throttled response the client sends at 70% of the rate it was
-//!   sending at, then raises the rate by 5% a second while nothing is throttled (the spirit of
-//!   the AWS SDKs' "adaptive" retry mode). When the server sends `X-RateLimit-Limit` (read as
-//!   requests per second), the client paces itself at 97% of it and is not refused at all;
-//!   `X-RateLimit-Remaining: 0` holds requests until the next one is allowed
-//!   (`1 / limit` seconds, or `X-RateLimit-Reset` seconds when no limit is given).
-//! - **Slow start.** Until the client's first response arrives, one request goes alone (for at
-//!   most [`PROBE_WAIT`]), so a burst of concurrent requests learns the server's limit from the
-//!   first answer instead of being refused together.
+//! - **Pause.** A 429 (or a 503 with `Retry-After`) that is the API's limit pauses every
+//!   request of the client until its `Retry-After` has passed, not only the refused one. A 429
+//!   that is not the limit (sporadic, or with `X-RateLimit-Remaining` above 0) delays only its
+//!   own request.
+//! - **Pace.** Requests go no faster than the controller's pace: just under an announced
+//!   `X-RateLimit-Limit`, or the pace learned from 429s. `X-RateLimit-Remaining: 0` on a
+//!   success holds requests until the next one is allowed (`1 / limit` seconds, or
+//!   `X-RateLimit-Reset` seconds when no limit is given).
+//! - **Slow start.** Until the API has said something about its limit, the requests in flight
+//!   are capped: one at first, one more for each answer that is not a 429 (a burst of
+//!   concurrent requests learns the limit from the first answers instead of being refused
+//!   together). It ends at the first 429, at [`OPEN_WINDOW`] requests in flight, or
+//!   [`SLOW_START_FOR`] after the first request, whichever comes first.
 //! - **Fixed rate.** [`ClientBuilder::rate_limit`](crate::ClientBuilder::rate_limit) adds a
 //!   `governor` rate limiter that every request passes.
 //!
 //! Waiting for a permit is not attempt time: the per-attempt timeout starts once the request
 //! may be sent. Only the call's overall deadline bounds the wait.
 
+mod control;
+
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota};
 use reqwest::header::HeaderMap;
 
-/// How long requests wait for the client's first response before going ahead anyway.
-pub const PROBE_WAIT: Duration = Duration::from_secs(2);
-/// The share of a server's advertised `X-RateLimit-Limit` the client uses.
-const HEADROOM: f64 = 0.97;
-/// After a throttled response the rate drops to this share of what was being sent.
-const DECREASE: f64 = 0.7;
-/// While nothing is throttled the rate grows by this factor per second.
-const INCREASE_PER_SEC: f64 = 1.05;
-/// The adaptive rate never drops below this (requests per second).
-const MIN_RATE: f64 = 0.5;
+use control::{Announcement, Controller, Verdict};
+
+/// The longest the slow start lasts, from the client's first request.
+pub(crate) const SLOW_START_FOR: Duration = Duration::from_secs(2);
+/// The slow start ends when this many requests may be in flight.
+pub(crate) const OPEN_WINDOW: u32 = 64;
+/// The most a request may go ahead of its slot to make up for a late one (see [`catch_up`]).
+pub(crate) const CATCH_UP: Duration = Duration::from_millis(2);
 
 /// The waits a request may have to make before it is sent.
 #[derive(Debug)]
 pub(crate) struct Throttle {
-    fixed: Option<Pacer>,
+    fixed: Option<FixedRate>,
     state: Mutex<State>,
-    probing: AtomicBool,
-    probed: AtomicBool,
-    first_response: tokio::sync::Notify,
+    /// The slow start is on (read without the lock on every request).
+    starting: AtomicBool,
+    /// A slot of the slow start's window was freed, or the slow start ended.
+    slot_freed: tokio::sync::Notify,
 }
 
 /// The call's overall deadline passed while it waited for a permit.
@@ -55,42 +58,52 @@ pub(crate) struct DeadlinePassed;
 #[derive(Debug)]
 struct State {
     paused_until: Option<Instant>,
-    /// 97% of the server's `X-RateLimit-Limit`, once seen.
-    ceiling: Option<f64>,
-    /// The rate found by throttled responses, growing back while none come.
-    adaptive: Option<f64>,
-    last_change: Instant,
-    /// The limiter enforcing `min(ceiling, adaptive)`, rebuilt when that rate changes.
-    pacer: Option<Arc<Pacer>>,
-    /// Requests sent in the current one-second window, and the rate of the last full one.
-    window_start: Instant,
-    window_sent: u32,
-    sent_rate: f64,
+    control: Controller,
+    /// Enforces the controller's pace, when it has one.
+    pacer: Option<Pacer>,
+    start: SlowStart,
 }
 
-/// A `governor` limiter and the rate it was built for.
+/// The slow start's window of requests in flight.
 #[derive(Debug)]
+struct SlowStart {
+    window: u32,
+    in_flight: u32,
+    /// When it ends at the latest (set by the first request).
+    ends: Option<Instant>,
+}
+
+/// The pace as a schedule (the generic cell rate algorithm): a request may go at `earliest`,
+/// and the one after it one interval later, or sooner by up to `tolerance` when this one went
+/// late. Unlike a `governor` limiter, whose quota is fixed, its rate changes in place without
+/// forgetting when the next request may go.
+#[derive(Debug, Clone, Copy)]
 struct Pacer {
+    per_second: f64,
+    interval: Duration,
+    tolerance: Duration,
+    earliest: Instant,
+}
+
+/// `ClientBuilder::rate_limit`: a `governor` limiter and the rate it was built for.
+#[derive(Debug)]
+struct FixedRate {
+    #[expect(
+        dead_code,
+        reason = "shown by Debug, so that a client says its fixed rate"
+    )]
     per_second: f64,
     limiter: DefaultDirectRateLimiter,
 }
 
-impl Pacer {
-    /// A limiter of `per_second` that lets `burst` requests go back to back.
-    fn new(per_second: f64, burst: NonZeroU32) -> Pacer {
-        let period = Duration::from_secs_f64(1.0 / per_second.max(MIN_RATE / 4.0));
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(burst);
-        let limiter = DefaultDirectRateLimiter::direct(quota);
-        // Start with one request's worth: the burst is there to catch up a late wake-up, not
-        // to send two at once (the server's bucket may have just one left).
-        if burst > NonZeroU32::MIN {
-            let _ = limiter.check();
-        }
-        Pacer {
+impl FixedRate {
+    fn new(per_second: f64) -> FixedRate {
+        let period = Duration::from_secs_f64(1.0 / per_second.max(0.01));
+        let quota =
+            Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
+        FixedRate {
             per_second,
-            limiter,
+            limiter: DefaultDirectRateLimiter::direct(quota),
         }
     }
 
@@ -104,222 +117,268 @@ impl Pacer {
     }
 }
 
+impl Pacer {
+    /// A pace of `per_second` whose first request may go at `from`.
+    fn new(per_second: f64, from: Instant) -> Pacer {
+        let mut pacer = Pacer {
+            per_second,
+            interval: Duration::ZERO,
+            tolerance: Duration::ZERO,
+            earliest: from,
+        };
+        pacer.set_rate(per_second);
+        pacer
+    }
+
+    fn set_rate(&mut self, per_second: f64) {
+        self.per_second = per_second;
+        self.interval = Duration::from_secs_f64(1.0 / per_second.max(control::MIN_RATE));
+        self.tolerance = catch_up(self.interval);
+    }
+
+    /// No request before `at`.
+    fn hold_until(&mut self, at: Instant) {
+        self.earliest = self.earliest.max(at);
+    }
+
+    /// Takes a slot if one is free at `now`, otherwise says how long until one is.
+    fn take(&mut self, now: Instant) -> Option<Duration> {
+        if now < self.earliest {
+            return Some(self.earliest - now);
+        }
+        let on_time = self.earliest + self.interval;
+        let late = (now + self.interval)
+            .checked_sub(self.tolerance)
+            .unwrap_or(now);
+        self.earliest = on_time.max(late);
+        None
+    }
+}
+
+/// How much earlier than its slot a request may go when the one before it went late. Timers
+/// fire up to a millisecond after their time, and a late request would otherwise push every
+/// later one back (at 100/s that alone costs a tenth of the rate). Catching up by at most
+/// [`CATCH_UP`] keeps two requests at least `interval - CATCH_UP` apart: a token bucket that
+/// allows two requests at once, and even one that allows only one, still has a token for the
+/// second (a full interval of catch-up would send them back to back, and a bucket of two
+/// drained by earlier late wake-ups refuses the second).
+fn catch_up(interval: Duration) -> Duration {
+    interval.min(CATCH_UP)
+}
+
+/// What the next step of `acquire` is.
+enum Step {
+    /// Wait for a slot of the slow start's window, until the slow start ends at this instant.
+    Slot(Instant),
+    /// Sleep this long (a pause, or the pace).
+    Sleep(Duration),
+    /// Go.
+    Go,
+}
+
 impl Throttle {
     /// A throttle with an optional fixed rate (requests per second, positive and finite).
     pub(crate) fn new(fixed_rate: Option<f64>) -> Throttle {
-        let now = Instant::now();
         Throttle {
-            fixed: fixed_rate.map(|rate| Pacer::new(rate, NonZeroU32::MIN)),
+            fixed: fixed_rate.map(FixedRate::new),
             state: Mutex::new(State {
                 paused_until: None,
-                ceiling: None,
-                adaptive: None,
-                last_change: now,
+                control: Controller::new(Instant::now()),
                 pacer: None,
-                window_start: now,
-                window_sent: 0,
-                sent_rate: 0.0,
+                start: SlowStart {
+                    window: 1,
+                    in_flight: 0,
+                    ends: None,
+                },
             }),
-            probing: AtomicBool::new(false),
-            probed: AtomicBool::new(false),
-            first_response: tokio::sync::Notify::new(),
+            starting: AtomicBool::new(true),
+            slot_freed: tokio::sync::Notify::new(),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent whatever panicked while holding it: every update is a
-        // plain assignment.
+        // The state stays consistent whatever panicked while holding it: every update keeps
+        // it valid at each step.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits until a request may be sent, or returns `DeadlinePassed` without waiting when the
     /// permit would come after `deadline`.
     pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Result<(), DeadlinePassed> {
-        self.slow_start(deadline).await;
         if let Some(fixed) = &self.fixed {
             while let Some(wait) = fixed.check() {
                 sleep(wait, deadline).await?;
             }
         }
         loop {
-            let (paused_until, pacer) = {
-                let state = self.state();
-                (state.paused_until, state.pacer.clone())
+            let slot_freed = self.slot_freed.notified();
+            tokio::pin!(slot_freed);
+            let step = {
+                let mut state = self.state();
+                let now = Instant::now();
+                if let Some(ends) = self.window_full(&mut state, now) {
+                    // Registered under the lock: a slot freed after it is seen.
+                    slot_freed.as_mut().enable();
+                    Step::Slot(ends)
+                } else if let Some(until) = state.paused_until.filter(|&t| t > now) {
+                    Step::Sleep(until - now)
+                } else if let Some(wait) = state.pacer.as_mut().and_then(|p| p.take(now)) {
+                    Step::Sleep(wait)
+                } else {
+                    state.control.sent(now);
+                    if self.starting.load(Ordering::Acquire) {
+                        state.start.in_flight += 1;
+                    }
+                    Step::Go
+                }
             };
-            if let Some(until) = paused_until.filter(|&t| t > Instant::now()) {
-                sleep(until.saturating_duration_since(Instant::now()), deadline).await?;
-                continue;
+            match step {
+                Step::Go => return Ok(()),
+                Step::Sleep(wait) => sleep(wait, deadline).await?,
+                Step::Slot(ends) => {
+                    let until = deadline.map_or(ends, |d| d.min(ends));
+                    if tokio::time::timeout_at(until.into(), slot_freed)
+                        .await
+                        .is_err()
+                        && deadline.is_some_and(|d| until >= d)
+                    {
+                        return Err(DeadlinePassed);
+                    }
+                }
             }
-            if let Some(wait) = pacer.as_ref().and_then(|p| p.check()) {
-                sleep(wait, deadline).await?;
-                continue;
-            }
-            self.count_send();
-            return Ok(());
         }
     }
 
-    /// The first request goes alone; the others wait for its answer, at most `PROBE_WAIT`.
-    async fn slow_start(&self, deadline: Option<Instant>) {
-        if self.probed.load(Ordering::Acquire) || !self.probing.swap(true, Ordering::AcqRel) {
+    /// While the slow start is on and its window is full: when the slow start ends.
+    fn window_full(&self, state: &mut State, now: Instant) -> Option<Instant> {
+        if !self.starting.load(Ordering::Acquire) {
+            return None;
+        }
+        let ends = *state.start.ends.get_or_insert(now + SLOW_START_FOR);
+        if now >= ends {
+            self.end_slow_start();
+            return None;
+        }
+        (state.start.in_flight >= state.start.window).then_some(ends)
+    }
+
+    fn end_slow_start(&self) {
+        if self.starting.swap(false, Ordering::AcqRel) {
+            self.slot_freed.notify_waiters();
+        }
+    }
+
+    /// Frees the slow start's slot of an attempt that ended; `grow` widens the window.
+    fn release(&self, grow: bool) {
+        if !self.starting.load(Ordering::Acquire) {
             return;
         }
-        let notified = self.first_response.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.probed.load(Ordering::Acquire) {
-            return;
+        let open = {
+            let mut state = self.state();
+            let start = &mut state.start;
+            start.in_flight = start.in_flight.saturating_sub(1);
+            if grow {
+                start.window = start.window.saturating_add(1);
+            }
+            start.window >= OPEN_WINDOW
+        };
+        if open {
+            self.end_slow_start();
+        } else {
+            self.slot_freed.notify_waiters();
         }
-        let limit = Instant::now() + PROBE_WAIT;
-        let until = deadline.map_or(limit, |d| d.min(limit));
-        let _ = tokio::time::timeout_at(until.into(), notified).await;
     }
 
-    fn count_send(&self) {
-        let mut state = self.state();
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(state.window_start);
-        if elapsed >= Duration::from_secs(1) {
-            state.sent_rate = f64::from(state.window_sent) / elapsed.as_secs_f64();
-            state.window_start = now;
-            state.window_sent = 0;
-        }
-        state.window_sent = state.window_sent.saturating_add(1);
-    }
-
-    /// Marks the end of an attempt that got no response (the slow start then lets others go).
+    /// Marks the end of an attempt that got no response.
     pub(crate) fn attempt_ended(&self) {
-        if !self.probed.swap(true, Ordering::AcqRel) {
-            self.first_response.notify_waiters();
-        }
+        self.release(false);
     }
 
-    /// Learns from a response's `X-RateLimit-*` headers; grows the adaptive rate after a
-    /// response that was not throttled.
+    /// Learns from a response's `X-RateLimit-*` headers; a `throttled` response is then
+    /// reported by [`Throttle::throttled`].
     pub(crate) fn observe(&self, headers: &HeaderMap, throttled: bool) {
-        let limit = header_f64(headers, "x-ratelimit-limit").filter(|l| *l > 0.0);
-        let remaining = header_f64(headers, "x-ratelimit-remaining");
-        let reset = header_f64(headers, "x-ratelimit-reset");
+        if throttled {
+            self.release(false);
+            return;
+        }
+        let announced = announcement(headers);
         {
             let mut state = self.state();
             let now = Instant::now();
-            if let Some(limit) = limit {
-                let ceiling = limit * HEADROOM;
-                if state.ceiling != Some(ceiling) {
-                    tracing::debug!(limit, "server rate limit learned");
-                    state.ceiling = Some(ceiling);
-                    state.repace();
-                }
-            }
-            if remaining == Some(0.0) && !throttled {
-                let wait = match limit {
+            state.control.answered(now, announced);
+            if announced.remaining == Some(0.0) {
+                let wait = match announced.limit.filter(|l| *l > 0.0) {
                     Some(limit) => Duration::from_secs_f64(1.0 / limit),
-                    None => reset.map_or(Duration::ZERO, Duration::from_secs_f64),
+                    None => announced
+                        .reset
+                        .map_or(Duration::ZERO, Duration::from_secs_f64),
                 };
                 state.pause(now + wait);
             }
-            if !throttled && let Some(rate) = state.adaptive {
-                let dt = now
-                    .saturating_duration_since(state.last_change)
-                    .as_secs_f64();
-                if dt >= 0.25 {
-                    let mut grown = rate * INCREASE_PER_SEC.powf(dt);
-                    // Without evidence of more demand, grow no further than twice what is sent.
-                    grown = grown.min((2.0 * state.sent_rate).max(rate));
-                    if let Some(ceiling) = state.ceiling {
-                        grown = grown.min(ceiling);
-                    }
-                    state.adaptive = Some(grown);
-                    state.last_change = now;
-                    state.repace();
+            state.repace(now);
+        }
+        self.release(true);
+    }
+
+    /// A throttled response asking for `wait`: pauses every request of the client when it is
+    /// the API's limit, and lowers the pace (once per pause). Returns when the refused request
+    /// may be sent again.
+    pub(crate) fn throttled(&self, headers: &HeaderMap, wait: Duration) -> Instant {
+        let announced = announcement(headers);
+        let until = {
+            let mut state = self.state();
+            let now = Instant::now();
+            let paused = state.paused_until.is_some_and(|t| t > now);
+            match state.control.refused(now, now + wait, announced, paused) {
+                Verdict::Pause => {
+                    state.repace(now);
+                    state.pause(now + wait)
                 }
+                Verdict::RequestOnly => now + wait,
             }
-        }
-        self.attempt_ended();
+        };
+        self.end_slow_start();
+        until
     }
 
-    /// A throttled response: pauses every request of the client for `wait`, and lowers the
-    /// adaptive rate (once per pause). Returns when the pause ends.
-    pub(crate) fn throttled(&self, wait: Duration) -> Instant {
-        let mut state = self.state();
-        let now = Instant::now();
-        let already_paused = state.paused_until.is_some_and(|t| t > now);
-        // Lower the rate once per pause, and only from a known rate: a lone request says
-        // nothing about how fast the client was sending.
-        let sending = state
-            .pacer
-            .as_ref()
-            .map(|p| p.per_second)
-            .unwrap_or(f64::INFINITY)
-            .min(state.current_send_rate(now));
-        if !already_paused && sending.is_finite() {
-            let lowered = (sending * DECREASE).max(MIN_RATE);
-            tracing::debug!(
-                rate = lowered,
-                wait_ms = wait.as_millis() as u64,
-                "throttled: pausing the client"
-            );
-            state.adaptive = Some(lowered);
-            state.last_change = now + wait;
-            state.repace();
-        }
-        state.pause(now + wait)
-    }
-
-    /// The rate the client currently paces itself at, if any (requests per second).
+    /// The pace the client currently keeps, if any (requests per second).
     #[cfg(test)]
     pub(crate) fn rate(&self) -> Option<f64> {
-        self.state().pacer.as_ref().map(|p| p.per_second)
+        self.state().pacer.map(|p| p.per_second)
     }
 }
 
 impl State {
+    /// Pauses every request until `until` (or later, if already paused longer).
     fn pause(&mut self, until: Instant) -> Instant {
         let until = self.paused_until.map_or(until, |t| t.max(until));
         self.paused_until = Some(until);
+        if let Some(pacer) = self.pacer.as_mut() {
+            pacer.hold_until(until);
+        }
         until
     }
 
-    fn current_send_rate(&self, now: Instant) -> f64 {
-        let elapsed = now
-            .saturating_duration_since(self.window_start)
-            .as_secs_f64();
-        let current = if elapsed > 0.05 {
-            f64::from(self.window_sent) / elapsed
-        } else {
-            0.0
-        };
-        let rate = self.sent_rate.max(current);
-        if rate > 0.0 { rate } else { f64::INFINITY }
-    }
-
-    /// Rebuilds the pacer when `min(ceiling, adaptive)` moved by more than 1%.
-    fn repace(&mut self) {
-        let target = match (self.ceiling, self.adaptive) {
-            (Some(c), Some(a)) => Some(c.min(a)),
-            (c, a) => c.or(a),
-        };
-        let current = self.pacer.as_ref().map(|p| p.per_second);
-        let moved = match (target, current) {
-            (Some(t), Some(c)) => (t - c).abs() > c * 0.01,
-            (t, c) => t.is_some() != c.is_some(),
-        };
-        if moved {
-            self.pacer = target.map(|t| Arc::new(Pacer::new(t, catch_up_burst(t))));
+    /// Follows the controller's pace when it moved by more than 1%.
+    fn repace(&mut self, now: Instant) {
+        match (self.control.pace(), self.pacer.as_mut()) {
+            (None, _) => self.pacer = None,
+            (Some(pace), None) => self.pacer = Some(Pacer::new(pace, now)),
+            (Some(pace), Some(pacer)) => {
+                if (pace - pacer.per_second).abs() > pacer.per_second * 0.01 {
+                    pacer.set_rate(pace);
+                }
+            }
         }
     }
 }
 
-/// The burst of the adaptive pacer. A request that wakes late (timers fire up to a
-/// millisecond after their time) would otherwise push every later one back: at 100/s that
-/// alone costs a tenth of the rate. A burst of two lets the next request catch up, and stays
-/// within the burst of any token bucket that allows two requests; below 10/s, where the lag is
-/// a small share of the interval, requests stay one at a time.
-fn catch_up_burst(per_second: f64) -> NonZeroU32 {
-    if per_second >= 10.0 {
-        NonZeroU32::MIN.saturating_add(1)
-    } else {
-        NonZeroU32::MIN
+/// The `X-RateLimit-*` headers of a response.
+fn announcement(headers: &HeaderMap) -> Announcement {
+    Announcement {
+        limit: header_f64(headers, "x-ratelimit-limit"),
+        remaining: header_f64(headers, "x-ratelimit-remaining"),
+        reset: header_f64(headers, "x-ratelimit-reset"),
     }
 }
 
@@ -362,39 +421,90 @@ mod tests {
         let throttle = Throttle::new(None);
         assert_eq!(throttle.rate(), None);
         throttle.observe(&headers(&[("x-ratelimit-limit", "20")]), false);
-        assert_eq!(throttle.rate(), Some(20.0 * HEADROOM));
+        assert_eq!(throttle.rate(), Some(20.0 * control::HEADROOM));
     }
 
     #[test]
-    fn a_throttled_response_pauses_and_lowers_the_rate() {
+    fn a_throttled_response_pauses_once_per_pause() {
         let throttle = Throttle::new(None);
-        throttle.observe(&headers(&[("x-ratelimit-limit", "100")]), false);
-        let until = throttle.throttled(Duration::from_secs(3));
+        let until = throttle.throttled(&HeaderMap::new(), Duration::from_secs(3));
         assert!(until > Instant::now() + Duration::from_millis(2900));
-        let rate = throttle.rate().unwrap_or_default();
-        assert!((rate - 97.0 * DECREASE).abs() < 1e-9, "{rate}");
-        // A second 429 of the same burst neither shortens the pause nor lowers the rate again.
-        let again = throttle.throttled(Duration::from_secs(1));
+        let rate = throttle.rate();
+        assert_eq!(rate, Some(control::START_RATE));
+        // A second 429 of the same burst neither shortens the pause nor lowers the pace again.
+        let again = throttle.throttled(&HeaderMap::new(), Duration::from_secs(1));
         assert_eq!(again, until);
-        assert_eq!(throttle.rate(), Some(rate));
+        assert_eq!(throttle.rate(), rate);
+        // One whose server says requests remain delays only its own request.
+        let remaining = headers(&[("x-ratelimit-limit", "50"), ("x-ratelimit-remaining", "7")]);
+        let own = throttle.throttled(&remaining, Duration::from_millis(100));
+        assert!(own < until);
     }
 
     #[tokio::test]
     async fn a_pause_holds_every_request_and_the_deadline_is_respected() {
         let throttle = Throttle::new(None);
-        throttle.attempt_ended();
-        let until = throttle.throttled(Duration::from_millis(300));
+        throttle.end_slow_start();
+        let until = throttle.throttled(&HeaderMap::new(), Duration::from_millis(300));
         let soon = Instant::now() + Duration::from_millis(100);
         assert_eq!(throttle.acquire(Some(soon)).await, Err(DeadlinePassed));
         assert_eq!(throttle.acquire(None).await, Ok(()));
         assert!(Instant::now() >= until);
     }
 
+    #[tokio::test]
+    async fn the_slow_start_widens_its_window_with_each_answer() {
+        let throttle = Throttle::new(None);
+        assert_eq!(throttle.acquire(None).await, Ok(()));
+        // The window is one: a second request waits for the first answer.
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert_eq!(throttle.acquire(Some(soon)).await, Err(DeadlinePassed));
+        throttle.observe(&HeaderMap::new(), false);
+        // One answer frees its slot and adds one: two may go now, not three.
+        assert_eq!(throttle.acquire(None).await, Ok(()));
+        assert_eq!(throttle.acquire(None).await, Ok(()));
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert_eq!(throttle.acquire(Some(soon)).await, Err(DeadlinePassed));
+        // An attempt that got no answer frees its slot without widening the window.
+        throttle.attempt_ended();
+        assert_eq!(throttle.acquire(None).await, Ok(()));
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert_eq!(throttle.acquire(Some(soon)).await, Err(DeadlinePassed));
+        // A 429 ends the slow start.
+        throttle.throttled(&HeaderMap::new(), Duration::ZERO);
+        let soon = Instant::now() + Duration::from_millis(500);
+        assert_eq!(throttle.acquire(Some(soon)).await, Ok(()));
+    }
+
+    #[test]
+    fn a_pacer_spaces_requests_and_lets_a_late_one_catch_up() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(20.0, t0);
+        assert_eq!(pacer.take(t0), None);
+        assert_eq!(pacer.take(t0), Some(Duration::from_millis(50)));
+        // Woken 1 ms late, the next goes, and the one after it keeps its slot.
+        let late = t0 + Duration::from_millis(51);
+        assert_eq!(pacer.take(late), None);
+        assert_eq!(pacer.take(late), Some(Duration::from_millis(49)));
+        // Woken 10 ms late, the one after it catches up 2 ms at most.
+        let next = t0 + Duration::from_millis(110);
+        assert_eq!(pacer.take(next), None);
+        assert_eq!(pacer.take(next), Some(Duration::from_millis(48)));
+        // A new rate keeps the next slot and spaces the ones after it.
+        pacer.set_rate(10.0);
+        let next = t0 + Duration::from_millis(158);
+        assert_eq!(pacer.take(next), None);
+        assert_eq!(pacer.take(next), Some(Duration::from_millis(100)));
+        // A pause holds it.
+        pacer.hold_until(next + Duration::from_secs(1));
+        assert_eq!(pacer.take(next), Some(Duration::from_secs(1)));
+    }
+
     #[test]
     fn a_fixed_rate_spaces_requests() {
-        let pacer = Pacer::new(10.0, NonZeroU32::MIN);
-        assert_eq!(pacer.check(), None);
-        let wait = pacer.check().unwrap_or_default();
+        let fixed = FixedRate::new(10.0);
+        assert_eq!(fixed.check(), None);
+        let wait = fixed.check().unwrap_or_default();
         assert!(wait > Duration::from_millis(50) && wait <= Duration::from_millis(100));
     }
 }

@@ -304,7 +304,7 @@ impl Summary {
                 };
                 // Path-level parameters first, so that the operation's own override them.
                 for param in item.parameters.iter().chain(&op.parameters) {
-                    let Some(param) = resolve_parameter(spec, param) else {
+                    let Some(param) = resolve(spec, param, |c| &c.parameters) else {
                         continue;
                     };
                     let data = param.parameter_data_ref();
@@ -331,7 +331,11 @@ impl Summary {
                         },
                     );
                 }
-                if let Some(body) = op.request_body.as_ref().and_then(|b| resolve_body(spec, b)) {
+                if let Some(body) = op
+                    .request_body
+                    .as_ref()
+                    .and_then(|b| resolve(spec, b, |c| &c.request_bodies))
+                {
                     facts.request_body = Some(RequestBody {
                         required: body.required,
                         content: media_of(spec, &body.content, &mut request_roots),
@@ -350,12 +354,12 @@ impl Summary {
                             .map(|(s, r)| (s.to_string(), r)),
                     );
                 for (status, response) in responses {
-                    let Some(response) = resolve_response(spec, response) else {
+                    let Some(response) = resolve(spec, response, |c| &c.responses) else {
                         continue;
                     };
                     let mut headers = BTreeMap::new();
                     for (name, header) in &response.headers {
-                        let Some(header) = resolve_header(spec, header) else {
+                        let Some(header) = resolve(spec, header, |c| &c.headers) else {
                             continue;
                         };
                         let schema = match &header.format {
@@ -535,54 +539,19 @@ fn ref_name(reference: &str) -> String {
         .to_string()
 }
 
-fn component<'a, T>(
-    reference: &str,
+/// An item, or the component its `$ref` names (in the components map that `map` picks).
+fn resolve<'a, T>(
+    spec: &'a OpenAPI,
+    item: &'a ReferenceOr<T>,
     map: impl FnOnce(&'a openapiv3::Components) -> &'a indexmap::IndexMap<String, ReferenceOr<T>>,
-    spec: &'a OpenAPI,
 ) -> Option<&'a T> {
-    spec.components
-        .as_ref()
-        .and_then(|c| map(c).get(&ref_name(reference)))
-        .and_then(ReferenceOr::as_item)
-}
-
-fn resolve_parameter<'a>(
-    spec: &'a OpenAPI,
-    param: &'a ReferenceOr<OaParameter>,
-) -> Option<&'a OaParameter> {
-    match param {
-        ReferenceOr::Item(p) => Some(p),
-        ReferenceOr::Reference { reference } => component(reference, |c| &c.parameters, spec),
-    }
-}
-
-fn resolve_body<'a>(
-    spec: &'a OpenAPI,
-    body: &'a ReferenceOr<openapiv3::RequestBody>,
-) -> Option<&'a openapiv3::RequestBody> {
-    match body {
-        ReferenceOr::Item(b) => Some(b),
-        ReferenceOr::Reference { reference } => component(reference, |c| &c.request_bodies, spec),
-    }
-}
-
-fn resolve_response<'a>(
-    spec: &'a OpenAPI,
-    response: &'a ReferenceOr<openapiv3::Response>,
-) -> Option<&'a openapiv3::Response> {
-    match response {
-        ReferenceOr::Item(r) => Some(r),
-        ReferenceOr::Reference { reference } => component(reference, |c| &c.responses, spec),
-    }
-}
-
-fn resolve_header<'a>(
-    spec: &'a OpenAPI,
-    header: &'a ReferenceOr<openapiv3::Header>,
-) -> Option<&'a openapiv3::Header> {
-    match header {
-        ReferenceOr::Item(h) => Some(h),
-        ReferenceOr::Reference { reference } => component(reference, |c| &c.headers, spec),
+    match item {
+        ReferenceOr::Item(item) => Some(item),
+        ReferenceOr::Reference { reference } => spec
+            .components
+            .as_ref()
+            .and_then(|c| map(c).get(&ref_name(reference)))
+            .and_then(ReferenceOr::as_item),
     }
 }
 

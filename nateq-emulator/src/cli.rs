@@ -12,6 +12,7 @@ use crate::{
     DEFAULT_ACTIVITIES_PER_RESPONSE, DEFAULT_ACTIVITY_HISTORY, DEFAULT_DEMO_CONTACTS,
     DEFAULT_JOURNAL_CAPACITY, Emulator, EmulatorBuilder, Error, FaultConfig, FaultKind,
     MAX_ACTIVITIES_PER_RESPONSE, MAX_ACTIVITY_HISTORY, MAX_HOLD_MS, MAX_JOURNAL_CAPACITY,
+    RateLimit, RateLimitHeaders, RateLimitRetryAfter,
 };
 
 /// Flags of `nateq-emulator` (and of any command that flattens them).
@@ -63,6 +64,31 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
 
+    /// Requests the rate limit lets through at once (its bucket size) [default: max(1,
+    /// ceil(N/10))]
+    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: Option<u32>,
+
+    /// Which responses carry X-RateLimit-Limit/Remaining/Reset
+    #[arg(
+        long,
+        value_name = "WHICH",
+        requires = "rate_limit",
+        value_enum,
+        default_value_t
+    )]
+    pub rate_limit_headers: RateLimitHeaders,
+
+    /// How the limit's 429 writes Retry-After
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        requires = "rate_limit",
+        value_enum,
+        default_value_t
+    )]
+    pub rate_limit_retry_after: RateLimitRetryAfter,
+
     /// How many requests to /api/v1 the journal keeps per organisation (GET
     /// /_emulator/requests), at most 1000000; 0 keeps none
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_CAPACITY,
@@ -101,6 +127,17 @@ impl EmulatorArgs {
             .latency(Duration::from_millis(self.fault_latency_ms))
     }
 
+    /// The rate limit the `--rate-limit*` flags describe, if any.
+    pub fn rate_limit_setting(&self) -> Option<RateLimit> {
+        let mut limit = RateLimit::new(Some(self.rate_limit?))
+            .headers(self.rate_limit_headers)
+            .retry_after(self.rate_limit_retry_after);
+        if let Some(burst) = self.rate_limit_burst {
+            limit = limit.burst(burst);
+        }
+        Some(limit)
+    }
+
     /// A builder configured by the flags.
     pub fn builder(&self) -> EmulatorBuilder {
         let mut builder = Emulator::builder()
@@ -110,8 +147,8 @@ impl EmulatorArgs {
             .activity_history(self.activity_history)
             .activities_per_response(self.activities_per_response)
             .faults(self.fault_config());
-        if let Some(per_second) = self.rate_limit {
-            builder = builder.rate_limit(per_second);
+        if let Some(limit) = self.rate_limit_setting() {
+            builder = builder.rate_limit(limit);
         }
         match &self.seed {
             Some(path) => builder.seed_file(path),

@@ -39,7 +39,7 @@ pub use history::{
 pub use journal::{
     DEFAULT_JOURNAL_CAPACITY, JournalEntry, MAX_JOURNAL_BODY_BYTES, MAX_JOURNAL_CAPACITY,
 };
-pub use ratelimit::{RateLimit, burst};
+pub use ratelimit::{RateLimit, RateLimitHeaders, RateLimitRetryAfter, burst};
 pub use seed::{
     ApiKey, DEMO_FULL_KEY, DEMO_ORG, DEMO_READ_ONLY_KEY, MAX_EAGER_DEMO_CONTACTS, OTHER_ORG,
     OTHER_ORG_KEY, SCOPE_READ, SCOPE_WRITE, Seed, SeedCompany, SeedContact,
@@ -89,7 +89,7 @@ pub struct EmulatorBuilder {
     port: u16,
     source: SeedSource,
     faults: FaultConfig,
-    rate_limit: Option<u32>,
+    rate_limit: RateLimit,
     journal: usize,
     activity_history: usize,
     activities_per_response: usize,
@@ -111,7 +111,7 @@ impl Emulator {
             port: 0,
             source: SeedSource::Demo(DEFAULT_DEMO_CONTACTS),
             faults: FaultConfig::default(),
-            rate_limit: None,
+            rate_limit: RateLimit::default(),
             journal: DEFAULT_JOURNAL_CAPACITY,
             activity_history: DEFAULT_ACTIVITY_HISTORY,
             activities_per_response: DEFAULT_ACTIVITIES_PER_RESPONSE,
@@ -208,10 +208,11 @@ impl Emulator {
     }
 
     /// Sets the primary organisation's rate limit (as `PUT /_emulator/rate-limit` with
-    /// [`api_key`](Self::api_key) does): `Some(n)` requests per second and API key, `None` for
-    /// no limit. Every bucket starts full again.
-    pub fn set_rate_limit(&self, per_second: Option<u32>) -> Result<RateLimit, Error> {
-        self.primary().set_rate_limit(per_second)
+    /// [`api_key`](Self::api_key) does): `Some(n)` requests per second and API key with the
+    /// defaults, `None` for no limit, or a whole [`RateLimit`] (burst, headers,
+    /// `Retry-After`). Every bucket starts full again.
+    pub fn set_rate_limit(&self, limit: impl Into<RateLimit>) -> Result<RateLimit, Error> {
+        self.primary().set_rate_limit(limit.into())
     }
 
     /// The primary organisation's rate limit (as `GET /_emulator/rate-limit` with
@@ -316,9 +317,9 @@ impl Organization<'_> {
     }
 
     /// Sets its rate limit (as `PUT /_emulator/rate-limit` does).
-    pub fn set_rate_limit(&self, per_second: Option<u32>) -> Result<RateLimit, Error> {
+    pub fn set_rate_limit(&self, limit: impl Into<RateLimit>) -> Result<RateLimit, Error> {
         match self.org() {
-            Some(org) => org.set_rate_limit(per_second),
+            Some(org) => org.set_rate_limit(limit.into()),
             None => Err(Error::InvalidRateLimit("no such organisation".to_owned())),
         }
     }
@@ -435,11 +436,20 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Limits each API key to `per_second` requests per second on `/api/v1` (a token bucket of
-    /// [`burst`]`(per_second)` tokens), in every organisation; over it, 429 `RATE_LIMITED` with
-    /// `Retry-After`.
-    pub fn rate_limit(mut self, per_second: u32) -> Self {
-        self.rate_limit = Some(per_second);
+    /// Limits each API key on `/api/v1`, in every organisation: `n` requests per second (a token bucket of
+    /// [`burst`]`(n)` tokens, the `X-RateLimit-*` headers on every response), or a whole
+    /// [`RateLimit`] with its burst, headers and `Retry-After`; over it, 429 `RATE_LIMITED`
+    /// with `Retry-After`.
+    ///
+    /// ```
+    /// use nateq_emulator::{Emulator, RateLimit, RateLimitHeaders};
+    ///
+    /// let default = Emulator::builder().rate_limit(20);
+    /// let quiet = Emulator::builder()
+    ///     .rate_limit(RateLimit::new(Some(20)).burst(2).headers(RateLimitHeaders::Never));
+    /// ```
+    pub fn rate_limit(mut self, limit: impl Into<RateLimit>) -> Self {
+        self.rate_limit = limit.into();
         self
     }
 
@@ -467,7 +477,7 @@ impl EmulatorBuilder {
     /// Binds `{host}:{port}` and starts serving on the current tokio runtime.
     pub async fn spawn(self) -> Result<Emulator, Error> {
         self.faults.validate()?;
-        RateLimit::new(self.rate_limit).validate()?;
+        self.rate_limit.validate()?;
         for (name, value, limit) in [
             ("journal", self.journal, MAX_JOURNAL_CAPACITY),
             (
@@ -536,7 +546,7 @@ impl EmulatorBuilder {
                 Org::new(
                     id.clone(),
                     self.faults.clone(),
-                    RateLimit::new(self.rate_limit),
+                    self.rate_limit,
                     self.journal,
                     Arc::clone(&shared),
                 )

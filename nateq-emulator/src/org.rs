@@ -51,11 +51,8 @@ impl Org {
     }
 
     /// Sets the rate limit (every bucket starts full).
-    pub(crate) fn set_rate_limit(
-        &self,
-        per_second: Option<u32>,
-    ) -> Result<RateLimit, crate::Error> {
-        let limit = self.rate_limit.set(per_second)?;
+    pub(crate) fn set_rate_limit(&self, limit: RateLimit) -> Result<RateLimit, crate::Error> {
+        let limit = self.rate_limit.set(limit)?;
         self.limited
             .store(limit.per_second.is_some(), Ordering::Release);
         Ok(limit)

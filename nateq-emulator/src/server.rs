@@ -211,23 +211,19 @@ async fn update_contact(
         _ => None,
     };
     let (mut response, error_code) = match limit {
-        Some(Decision {
-            retry_after_secs: Some(secs),
-            ..
-        }) => {
+        Some(
+            ref decision @ Decision {
+                retry_after_secs: Some(secs),
+                ..
+            },
+        ) => {
             journal_body(headers, body, &mut journal).await;
-            answer(Err(rate_limited(secs)))
+            answer(Err(rate_limited(decision, secs)))
         }
         _ => faulty_update(&app, org, caller, id, headers, body, &mut journal).await,
     };
     if let Some(decision) = limit {
-        let headers = response.headers_mut();
-        headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-        headers.insert(
-            "x-ratelimit-remaining",
-            HeaderValue::from(decision.remaining),
-        );
-        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_secs));
+        decision.add_headers(response.headers_mut());
     }
     if let Some(entry) = journal {
         entry.finish(response.status().as_u16(), error_code);
@@ -246,12 +242,15 @@ fn answer(result: Result<Bytes, Failure>) -> (Response, Option<&'static str>) {
     }
 }
 
-/// The 429 of the rate limit.
-fn rate_limited(retry_after_secs: u64) -> Failure {
+/// The 429 of the rate limit; its message gives the `Retry-After` the response carries.
+fn rate_limited(decision: &Decision, retry_after_secs: u64) -> Failure {
+    let text = decision
+        .retry_after_text()
+        .unwrap_or_else(|| retry_after_secs.to_string());
     let mut failure = Failure::new(
         StatusCode::TOO_MANY_REQUESTS,
         "RATE_LIMITED",
-        format!("rate limit exceeded; retry after {retry_after_secs} seconds"),
+        format!("rate limit exceeded; retry after {text} seconds"),
     );
     failure.retry_after = Some(retry_after_secs);
     failure
@@ -654,7 +653,7 @@ async fn admin_rate_limit(State(app): State<AppState>, headers: HeaderMap) -> Re
     }
 }
 
-/// `PUT /_emulator/rate-limit`: `{"perSecond": N}` or `{"perSecond": null}`, for the key's
+/// `PUT /_emulator/rate-limit`: the whole setting (see `ratelimit::parse_body`), for the key's
 /// organisation; its buckets start full.
 async fn admin_set_rate_limit(
     State(app): State<AppState>,
@@ -664,52 +663,14 @@ async fn admin_set_rate_limit(
     let result = async {
         let org = admin_writer(&app, &headers).and_then(|caller| app.org(caller))?;
         let body = read_body(&headers, body).await?;
-        let per_second = parse_rate_limit(&body)?;
-        org.set_rate_limit(per_second)
-            .map_err(|e| field_error("perSecond", e.to_string()))
+        let limit = crate::ratelimit::parse_body(&body)?;
+        org.set_rate_limit(limit)
+            .map_err(|e| Failure::bad_body(e.to_string()))
     }
     .await;
     match result {
         Ok(limit) => json_response(StatusCode::OK, to_bytes(&limit)),
         Err(failure) => failure.into_response(),
-    }
-}
-
-/// The body of `PUT /_emulator/rate-limit`: an object with exactly `perSecond`.
-fn parse_rate_limit(body: &[u8]) -> Result<Option<u32>, Failure> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| Failure::bad_body(format!("invalid rate limit: {e}")))?;
-    let serde_json::Value::Object(object) = value else {
-        return Err(Failure::bad_body(
-            "invalid rate limit: expected a json object",
-        ));
-    };
-    if let Some(unknown) = object.keys().find(|k| k.as_str() != "perSecond") {
-        return Err(field_error(
-            unknown,
-            "unknown property; expected only perSecond",
-        ));
-    }
-    match object.get("perSecond") {
-        None => Err(field_error(
-            "perSecond",
-            "required; a whole number of requests per second, or null for no limit",
-        )),
-        Some(serde_json::Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| *n >= 1)
-            .map(Some)
-            .ok_or_else(|| {
-                field_error(
-                    "perSecond",
-                    format!(
-                        "must be a whole number from 1 to {}, or null, not {value}",
-                        u32::MAX
-                    ),
-                )
-            }),
     }
 }
 

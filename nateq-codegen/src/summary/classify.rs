@@ -599,24 +599,45 @@ impl Diff<'_> {
     }
 
     fn parameter(&mut self, place: &Place, o: &Parameter, n: &Parameter) {
-        if o.required != n.required {
-            let kind = if n.required {
-                "parameter-became-required"
-            } else {
-                "parameter-became-optional"
-            };
+        let old = (o.required, &o.docs, &o.schema);
+        let new = (n.required, &n.docs, &n.schema);
+        let kinds = ["parameter-became-required", "parameter-became-optional"];
+        self.required_docs_schema(place, kinds, Direction::Request, old, new);
+    }
+
+    fn header(&mut self, place: &Place, o: &Header, n: &Header) {
+        let old = (o.required, &o.docs, &o.schema);
+        let new = (n.required, &n.docs, &n.schema);
+        let kinds = [
+            "response-header-became-required",
+            "response-header-became-optional",
+        ];
+        self.required_docs_schema(place, kinds, Direction::Response, old, new);
+    }
+
+    /// What a parameter and a response header share: whether it is required (`kinds`: the
+    /// change to required, then to optional), its docs and its schema.
+    fn required_docs_schema(
+        &mut self,
+        place: &Place,
+        [to_required, to_optional]: [&'static str; 2],
+        direction: Direction,
+        (o_required, o_docs, o_schema): (bool, &Docs, &Facts),
+        (n_required, n_docs, n_schema): (bool, &Docs, &Facts),
+    ) {
+        if o_required != n_required {
             self.push(
-                kind,
-                Direction::Request,
+                if n_required { to_required } else { to_optional },
+                direction,
                 place,
-                format!("required {} -> {}", o.required, n.required),
-                Some(json!(o.required)),
-                Some(json!(n.required)),
+                format!("required {o_required} -> {n_required}"),
+                Some(json!(o_required)),
+                Some(json!(n_required)),
             );
         }
-        self.docs(place, &o.docs, &n.docs);
+        self.docs(place, o_docs, n_docs);
         let schema = place.child("", &["schema"]);
-        self.schema_use(&schema, &o.schema, &n.schema, Direction::Request);
+        self.schema_use(&schema, o_schema, n_schema, direction);
     }
 
     /// A schema where it is used (a parameter, a body, a header): the same named schema is
@@ -792,27 +813,6 @@ impl Diff<'_> {
                 Some(json!(status)),
             );
         }
-    }
-
-    fn header(&mut self, place: &Place, o: &Header, n: &Header) {
-        if o.required != n.required {
-            let kind = if n.required {
-                "response-header-became-required"
-            } else {
-                "response-header-became-optional"
-            };
-            self.push(
-                kind,
-                Direction::Response,
-                place,
-                format!("required {} -> {}", o.required, n.required),
-                Some(json!(o.required)),
-                Some(json!(n.required)),
-            );
-        }
-        self.docs(place, &o.docs, &n.docs);
-        let schema = place.child("", &["schema"]);
-        self.schema_use(&schema, &o.schema, &n.schema, Direction::Response);
     }
 
     fn schemas(&mut self) {

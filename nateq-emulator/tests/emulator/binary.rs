@@ -217,6 +217,76 @@ async fn rate_limit_flag_is_applied() {
     assert!(stderr.contains("--rate-limit"), "{stderr}");
 }
 
+#[tokio::test]
+async fn rate_limit_knobs_are_applied() {
+    let (running, _) = launch(&[
+        "--port",
+        "0",
+        "--rate-limit",
+        "10",
+        "--rate-limit-burst",
+        "2",
+        "--rate-limit-headers",
+        "on-429",
+        "--rate-limit-retry-after",
+        "decimal",
+    ]);
+    let http = http_client();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let response = http
+            .put(format!("{}/contacts/ct_demo_1", running.base_url))
+            .bearer_auth(&running.key)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        seen.push((
+            response.status().as_u16(),
+            header("x-ratelimit-limit"),
+            header("retry-after").is_some_and(|v| v.starts_with("0.")),
+        ));
+    }
+    // Two at once, the third refused; only the 429 announces the limit, to the millisecond.
+    assert_eq!(
+        seen,
+        [
+            (200, None, false),
+            (200, None, false),
+            (429, Some("10".to_owned()), true)
+        ]
+    );
+
+    for (flag, value) in [
+        ("--rate-limit-burst", "0"),
+        ("--rate-limit-headers", "sometimes"),
+        ("--rate-limit-retry-after", "ms"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+            .args(["--port", "0", "--rate-limit", "5", flag, value])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{stderr}");
+    }
+    // A knob needs the limit itself.
+    let output = Command::new(env!("CARGO_BIN_EXE_nateq-emulator"))
+        .args(["--port", "0", "--rate-limit-burst", "3"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--rate-limit <N>"), "{stderr}");
+}
+
 /// Reads standard error to its end after a graceful stop.
 #[cfg(unix)]
 fn stop_and_read_stderr(mut running: Running) -> String {
