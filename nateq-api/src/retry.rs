@@ -149,6 +149,17 @@ mod tests {
     }
 
     #[test]
+    fn attempts_are_the_first_one_plus_the_retries() {
+        assert_eq!(RetryPolicy::default().attempts(), 3);
+        assert_eq!(RetryPolicy::none().attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_retries(5).attempts(), 6);
+        assert_eq!(
+            RetryPolicy::default().max_retries(u32::MAX).attempts(),
+            u32::MAX
+        );
+    }
+
+    #[test]
     fn retry_after_wins_and_is_capped() {
         let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(5));
         assert_eq!(

@@ -233,6 +233,40 @@ mod tests {
     }
 
     #[test]
+    fn an_id_gives_back_the_text_it_was_checked_from() {
+        for text in ["ct_1", "a/b", "é"] {
+            let id = ContactId::new(text).unwrap();
+            assert_eq!(id.as_str(), text);
+            assert_eq!(id.to_string(), text);
+            assert_eq!(String::from(id), text);
+        }
+    }
+
+    #[test]
+    fn an_update_is_empty_until_a_field_is_set() {
+        assert!(ContactUpdate::new().is_empty());
+        assert!(!ContactUpdate::new().name("Ada").is_empty());
+        // A field set to its type's default value is still set.
+        assert!(!ContactUpdate::new().do_not_contact(false).is_empty());
+    }
+
+    /// The generated builder's body, from a borrowed update: checked like an owned one.
+    #[test]
+    fn a_borrowed_update_converts_with_the_same_checks() {
+        let ok = ContactUpdate::new().name("Ada").do_not_contact(true);
+        let request = types::UpdateContactRequest::try_from(&ok).unwrap();
+        assert_eq!(
+            request.name.clone().map(String::from),
+            Some("Ada".to_owned())
+        );
+        assert_eq!(request.do_not_contact, Some(true));
+        assert_eq!(request, types::UpdateContactRequest::try_from(ok).unwrap());
+        let over = ContactUpdate::new().phone("1".repeat(51));
+        let err = types::UpdateContactRequest::try_from(&over).unwrap_err();
+        assert_eq!(err.field, "phone");
+    }
+
+    #[test]
     fn ids_that_would_leave_the_path_segment_are_refused() {
         for (id, problem) in [
             ("", Problem::Empty),

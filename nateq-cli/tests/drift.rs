@@ -191,6 +191,9 @@ fn bulk_rows_whose_envelope_drifted_are_applied_with_the_drift_named() {
         assert_eq!(line["drift"]["path"], "success", "{line}");
         assert_eq!(line["drift"]["actual"], "absent", "{line}");
         assert_eq!(line["drift"]["status"], 200, "{line}");
+        // What --resume reads of the row: the fields it set, and the one request it took.
+        assert_eq!(line["fields"], serde_json::json!(["name"]), "{line}");
+        assert_eq!(line["attempts"], 1, "{line}");
         let id = line["id"].as_str().unwrap();
         assert_eq!(line["requestId"], format!("req_{id}"), "{line}");
     }

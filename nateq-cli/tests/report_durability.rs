@@ -261,11 +261,75 @@ fn a_full_disk_names_the_report_and_the_cause() {
         )),
         "{stderr}"
     );
+    // That row was applied, but its line is not in the report: the message says so.
+    assert!(
+        stderr.contains("; 1 rows that finished could not be recorded and will be sent again"),
+        "{stderr}"
+    );
     // One row was in flight when the first line failed; nothing more was taken.
     assert!(
         emu.emulator.requests().len() <= 2,
         "{}",
         emu.emulator.requests().len()
+    );
+}
+
+/// A report that cannot be synced to the disk (a FIFO: it has no disk, so `fdatasync` fails
+/// with EINVAL): its lines cannot be known to survive a power loss, so the run stops with
+/// exit 10 naming the report and the cause. The one row's line was written whole before the
+/// sync at the end failed (a sync after each line, not once a second, would fail on the line
+/// itself, and call it unrecorded).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_report_that_cannot_be_synced_stops_the_run_naming_it() {
+    let emu = Emu::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "rows.jsonl",
+        "{\"id\":\"ct_demo_1\",\"name\":\"Synced\"}\n",
+    );
+    let report_path = dir.path().join("report.jsonl");
+    let made = Command::new("mkfifo").arg(&report_path).status().unwrap();
+    assert!(made.success());
+    // Whatever the run writes to the report, read until it closes it.
+    let reader = {
+        let path = report_path.clone();
+        std::thread::spawn(move || std::fs::read_to_string(path).unwrap())
+    };
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(10), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
+    assert_eq!(
+        error,
+        format!(
+            "error: cannot sync report {path}: Invalid argument (os error 22); stopped taking \
+             rows; once it is fixed, run again with --report {path} --resume to apply the \
+             remaining rows",
+            path = report_path.display()
+        )
+    );
+    let written = reader.join().unwrap();
+    let lines: Vec<serde_json::Value> = written
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{written:?}");
+    assert_eq!(
+        (&lines[0]["line"], &lines[0]["result"]),
+        (&json!(1), &json!("ok"))
+    );
+    assert_eq!(
+        emu.contact("ct_demo_1").contact.name.as_deref(),
+        Some("Synced")
     );
 }
 

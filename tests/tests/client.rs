@@ -526,6 +526,46 @@ async fn a_wait_for_a_paused_client_counts_toward_the_overall_deadline() {
     );
 }
 
+/// A pause that outlasts what is left of a call's overall deadline ends the call at once as
+/// a timeout with nothing sent (not a refused request, not a wait until the deadline).
+#[tokio::test]
+async fn a_deadline_that_ends_within_a_pause_is_a_timeout_and_sends_nothing() {
+    let server = ScriptServer::start(vec![rate_limited(&[("retry-after", "30")])]).await;
+    let client = support::builder(&server.base_url())
+        .total_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let contacts = client.contacts();
+    // The 429's pause ends after the deadline: the call ends with the 429, not retried early.
+    let first = contacts
+        .update_detailed("ct_1", ContactUpdate::new().name("a"))
+        .await;
+    let err = first.result.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429), "{err}");
+    assert_eq!((first.attempts, first.throttled), (1, 1));
+    // The client is paused for 30 s: the next call's 2 s end inside the pause.
+    let started = Instant::now();
+    let second = contacts
+        .update_detailed("ct_2", ContactUpdate::new().name("b"))
+        .await;
+    assert!(
+        matches!(second.result, Err(Error::Timeout { attempts: 0, .. })),
+        "{:?}",
+        second.result
+    );
+    assert_eq!(second.attempts, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "nothing is sent during the pause"
+    );
+}
+
 #[tokio::test]
 async fn an_html_502_keeps_its_status_and_shows_the_body() {
     let server = ScriptServer::start(vec![response(
@@ -641,6 +681,19 @@ async fn a_2xx_whose_contact_drifted_is_applied_and_names_the_path() {
             "data.activities[1].metadata",
             "a string",
             "an object",
+        ),
+        // A value is shown whole up to 40 characters of JSON, and cut after 40 beyond.
+        (
+            serde_json::json!({"id": "ct_1", "doNotContact": "only on weekdays and never before nine"}),
+            "data.doNotContact",
+            "a boolean",
+            r#"a string ("only on weekdays and never before nine")"#,
+        ),
+        (
+            serde_json::json!({"id": "ct_1", "isAnonymous": "only on weekdays, and never before nine in the morning"}),
+            "data.isAnonymous",
+            "a boolean",
+            r#"a string ("only on weekdays, and never before nine...)"#,
         ),
         (
             serde_json::json!({"id": null}),

@@ -799,6 +799,27 @@ mod tests {
         );
     }
 
+    /// A run that took no measurable time has a rate of 0 rows/s, not NaN or infinity.
+    #[test]
+    fn the_rate_of_a_run_that_took_no_time_is_zero() {
+        let summary = Summary {
+            done: 3,
+            ..Summary::default()
+        };
+        assert_eq!(summary.json(Duration::ZERO).rows_per_sec, 0.0);
+        assert!(
+            summary
+                .line(Duration::ZERO)
+                .ends_with("in 0.00s (0 rows/s)")
+        );
+    }
+
+    #[test]
+    fn the_interruption_message_counts_the_rows_left_for_resume() {
+        assert_eq!(left_for_resume(0), "");
+        assert_eq!(left_for_resume(3), "; 3 waiting rows are left for --resume");
+    }
+
     #[test]
     fn the_format_follows_the_extension() {
         assert_eq!(guess_format(Path::new("a.CSV")), InputFormat::Csv);

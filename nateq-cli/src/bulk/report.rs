@@ -756,6 +756,129 @@ mod tests {
         assert_eq!(done.set_later(8, "ct_old"), FieldSet::all());
     }
 
+    /// A `superseded` line of a report written before fields were recorded: done, and it set
+    /// nothing.
+    #[test]
+    fn an_older_superseded_line_without_fields_is_done_and_sets_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        std::fs::write(
+            &path,
+            "{\"line\":3,\"id\":\"ct_1\",\"result\":\"superseded\",\"attempts\":0}\n",
+        )
+        .unwrap();
+        let (done, _) = resume(&path, false).unwrap();
+        assert!(done.contains(3, "ct_1"));
+        assert_eq!(done.set_later(1, "ct_1"), FieldSet::EMPTY);
+    }
+
+    /// The same row recorded done twice (two runs on a report that could not be locked) is
+    /// one row, and the fields of both lines count as set.
+    #[test]
+    fn a_row_recorded_twice_counts_once_with_the_fields_of_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        let text = concat!(
+            "{\"line\":1,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"phone\"],\"attempts\":1}\n",
+            "{\"line\":2,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"name\"],\"attempts\":1}\n",
+            "{\"line\":2,\"id\":\"ct_1\",\"result\":\"ok\",\"fields\":[\"email\"],\"attempts\":1}\n",
+        );
+        std::fs::write(&path, text).unwrap();
+        let (done, _) = resume(&path, false).unwrap();
+        assert_eq!(done.len(), 2);
+        assert!(done.contains(1, "ct_1") && done.contains(2, "ct_1"));
+        assert_eq!(done.set_later(1, "ct_1"), set(&["name", "email"]));
+        assert_eq!(done.set_later(0, "ct_1"), set(&["phone", "name", "email"]));
+    }
+
+    /// Each error is recorded with its kind: `invalid` (refused before sending), `api`,
+    /// `network`, `timeout`, or `other`.
+    #[test]
+    fn a_failed_row_is_recorded_with_the_kind_of_its_error() {
+        use nateq_api::Error as E;
+        let kind = |error: &E| ReportLine::failed(1, Some("ct_1".into()), None, error, 2).kind;
+        let refused = E::Validation(nateq_api::ContactId::new("..").unwrap_err());
+        assert_eq!(kind(&refused).as_deref(), Some("invalid"));
+        let dropped = E::Connection {
+            attempts: 3,
+            message: "connection reset".into(),
+            transport: None,
+        };
+        assert_eq!(kind(&dropped).as_deref(), Some("network"));
+        let stalled = E::Timeout {
+            attempts: 3,
+            elapsed: Duration::from_secs(30),
+        };
+        assert_eq!(kind(&stalled).as_deref(), Some("timeout"));
+        let huge = E::ResponseTooLarge {
+            status: reqwest::StatusCode::BAD_GATEWAY,
+            limit: 1024,
+        };
+        assert_eq!(kind(&huge).as_deref(), Some("api"));
+        assert_eq!(kind(&E::Config("x".into())).as_deref(), Some("other"));
+    }
+
+    /// A report that cannot be written names the report, what failed and the cause, and
+    /// keeps the operating system's error as its source (for a caller that checks its kind).
+    #[test]
+    fn a_report_error_names_the_report_and_keeps_the_os_error() {
+        let error = ReportError {
+            path: PathBuf::from("out/report.jsonl"),
+            action: "cannot write",
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot write report out/report.jsonl: "),
+            "{error}"
+        );
+        let source = std::error::Error::source(&error)
+            .and_then(|e| e.downcast_ref::<std::io::Error>())
+            .map(std::io::Error::kind);
+        assert_eq!(source, Some(std::io::ErrorKind::StorageFull));
+    }
+
+    /// A report that cannot be opened says whether creating it or opening it failed, and why;
+    /// only a missing report starts a fresh one on `--resume`.
+    #[test]
+    fn a_report_path_that_cannot_be_opened_is_an_error_naming_the_action() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        // Under a regular file: neither created nor opened (not a directory).
+        let path = file.join("report.jsonl");
+        let err = create(&path).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with(&format!("cannot create report {}: ", path.display())),
+            "{err:#}"
+        );
+        let err = resume(&path, false).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with(&format!("cannot open report {}: ", path.display())),
+            "{err:#}"
+        );
+    }
+
+    /// A body over the cap is a drift of an applied row only when the answer was a 2xx.
+    #[test]
+    fn a_body_over_the_cap_is_a_drift_only_on_a_2xx() {
+        let huge = |status| nateq_api::Error::ResponseTooLarge {
+            status,
+            limit: 1024,
+        };
+        assert_eq!(
+            Drift::of(&huge(reqwest::StatusCode::OK)),
+            Some(Drift {
+                status: 200,
+                path: String::new(),
+                expected: "a body of at most 1024 bytes".to_owned(),
+                actual: "a larger body (not read)".to_owned(),
+            })
+        );
+        assert_eq!(Drift::of(&huge(reqwest::StatusCode::BAD_GATEWAY)), None);
+    }
+
     #[test]
     fn a_coalesced_row_is_done_only_once_its_carrier_is() {
         let dir = tempfile::tempdir().unwrap();
