@@ -955,4 +955,31 @@ mod tests {
         let (done, _) = resume(&dir.path().join("missing.jsonl"), false).unwrap();
         assert_eq!(done.len(), 0);
     }
+
+    /// A writer syncs only when lines were written since the last sync, and after a failed
+    /// sync it tries nothing more (the run stops on the first error; the sync at the end adds
+    /// no second one). `/dev/null` takes writes, and refuses `fdatasync` (EINVAL).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_sync_happens_only_for_new_lines_and_never_after_one_failed() {
+        let writer = |unsynced| ReportWriter {
+            file: OpenOptions::new().append(true).open("/dev/null").unwrap(),
+            path: PathBuf::from("/dev/null"),
+            good_len: 0,
+            unsynced,
+            last_sync: Instant::now(),
+            broken: false,
+            owner: None,
+            buf: Vec::new(),
+        };
+        // Nothing written since the last sync: nothing to sync, so no error.
+        writer(false).sync().unwrap();
+        let mut w = writer(false);
+        w.write(&ok(1, "ct_1")).unwrap();
+        let error = w.sync().unwrap_err();
+        assert!(error.to_string().starts_with("cannot sync report /dev/null"), "{error}");
+        // Broken now: no line is written, and no sync is tried again.
+        assert!(w.write(&ok(2, "ct_2")).is_err());
+        w.sync().unwrap();
+    }
 }
