@@ -707,6 +707,39 @@ mod tests {
         assert_eq!(store.contact(None, "ct_demo_999999").unwrap(), read);
     }
 
+    /// A page of the seed's contacts says there is more exactly when contacts follow it: a
+    /// page that ends on the last contact has no `next`, so a client never asks for an empty
+    /// one.
+    #[test]
+    fn a_page_that_ends_on_the_last_contact_has_no_next() {
+        let seed = std::sync::Arc::new(Seed::lazy_demo().unwrap().normalised().unwrap());
+        let orgs = crate::org::organisation_ids(&seed);
+        let org_of = |id: &str| orgs.iter().position(|o| o == id);
+        let demo_org = org_of(crate::DEMO_ORG).unwrap();
+        let other = (0..orgs.len()).find(|&o| o != demo_org).unwrap();
+        let store = Store::new(
+            seed.clone(),
+            Some(Demo {
+                count: 5,
+                org: demo_org,
+            }),
+            orgs.len(),
+            org_of,
+            HistoryLimits {
+                keep: 10,
+                per_response: 5,
+            },
+        );
+        let all = store.page(other, None, usize::MAX).unwrap();
+        let total = all.total;
+        assert!(total >= 1, "the other organisation has no contact");
+        assert_eq!(all.contacts.len(), total);
+        assert_eq!(all.next, None);
+        let exact = store.page(other, None, total).unwrap();
+        assert_eq!(exact.contacts.len(), total);
+        assert_eq!(exact.next, None);
+    }
+
     #[test]
     fn stored_contacts_read_back_from_their_json() {
         let seed = crate::seed::demo_contact(1).unwrap();
