@@ -7,6 +7,10 @@
 #   .ci/mutants.sh retry bulk-order       only these (names below)
 #   MUTANTS_SHARD=1/3 .ci/mutants.sh hooks   one mutant in three (round-robin: a sample spread
 #                                         over the whole file, for a quick look at a big module)
+#   MUTANTS_ITERATE=1 .ci/mutants.sh store   only the mutants the last run of the module did not
+#                                         catch (after new tests); that run is kept as
+#                                         mutants.out.old, and .ci/mutants_table.py reads both
+#   .ci/mutants.sh --check                that every module's files and tests still exist (CI)
 #
 # It mutates the checkout in place (no copy: the built dependencies are reused, which makes a
 # module minutes instead of an hour) and puts each file back after each mutant. It refuses to
@@ -15,12 +19,6 @@
 # timeout.txt, unviable.txt, outcomes.json). Shared settings: .cargo/mutants.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if ! git diff --quiet HEAD --; then
-  echo "the checkout has uncommitted changes: commit or stash them first (mutants are made in place)" >&2
-  exit 2
-fi
-command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants@27.1.0
 
 # The tests that prove each module: the packages whose tests run, and which tests.
 # The SDK: its unit tests and the end-to-end tests of the client against the emulator and
@@ -60,6 +58,36 @@ module() {
 }
 
 all=(retry decode update bulk-order bulk-report bulk-mod throttle hooks auth store validate)
+
+if [ "${1:-}" = "--check" ]; then
+  missing=0
+  for name in "${all[@]}"; do
+    read -r group files < <(module "$name")
+    tests_var=${group}_tests[@]
+    for f in $files; do
+      [ -f "$f" ] || { echo "mutants.sh: module $name: no file $f" >&2; missing=1; }
+    done
+    set -- "${!tests_var}"
+    while [ $# -gt 0 ]; do
+      if [ "$1" = --test ]; then
+        if ! compgen -G "*/tests/$2.rs" >/dev/null && ! compgen -G "*/tests/$2/main.rs" >/dev/null; then
+          echo "mutants.sh: module $name: no test target $2" >&2
+          missing=1
+        fi
+        shift
+      fi
+      shift
+    done
+  done
+  [ "$missing" -eq 0 ] && echo "mutants.sh: ${#all[@]} modules, every file and test target found"
+  exit "$missing"
+fi
+
+if ! git diff --quiet HEAD --; then
+  echo "the checkout has uncommitted changes: commit or stash them first (mutants are made in place)" >&2
+  exit 2
+fi
+command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants@27.1.0
 [ $# -gt 0 ] || set -- "${all[@]}"
 for name in "$@"; do
   if ! read -r group files < <(module "$name"); then
@@ -77,6 +105,7 @@ for name in "$@"; do
   for f in $files; do file_args+=(--file "$f"); done
   shard_args=()
   [ -z "${MUTANTS_SHARD:-}" ] || shard_args=(--shard "$MUTANTS_SHARD" --sharding round-robin)
+  [ -z "${MUTANTS_ITERATE:-}" ] || shard_args+=(--iterate)
 
   echo "=== $name: $files  [$(date +%T)]"
   start=$SECONDS
