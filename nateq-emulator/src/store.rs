@@ -662,8 +662,9 @@ mod tests {
 
     /// A demo contact is stored only once something changes it; reading it, or a PUT that
     /// changes nothing, stores nothing; reset drops what was stored.
-    #[test]
-    fn demo_contacts_are_stored_only_once_written() {
+    /// A store of the lazy demo seed with `count` demo contacts: the store, the seed, the demo
+    /// organisation and how many organisations there are.
+    fn demo_store(count: usize) -> (Store, std::sync::Arc<Seed>, usize, usize) {
         let seed = std::sync::Arc::new(Seed::lazy_demo().unwrap().normalised().unwrap());
         let orgs = crate::org::organisation_ids(&seed);
         let org_of = |id: &str| orgs.iter().position(|o| o == id);
@@ -671,7 +672,7 @@ mod tests {
         let store = Store::new(
             seed.clone(),
             Some(Demo {
-                count: 1_000_000,
+                count,
                 org: demo_org,
             }),
             orgs.len(),
@@ -681,6 +682,12 @@ mod tests {
                 per_response: 5,
             },
         );
+        (store, seed, demo_org, orgs.len())
+    }
+
+    #[test]
+    fn demo_contacts_are_stored_only_once_written() {
+        let (store, seed, demo_org, _) = demo_store(1_000_000);
         let caller = Caller {
             key: seed.keys[0].clone(),
             index: 0,
@@ -712,24 +719,8 @@ mod tests {
     /// one.
     #[test]
     fn a_page_that_ends_on_the_last_contact_has_no_next() {
-        let seed = std::sync::Arc::new(Seed::lazy_demo().unwrap().normalised().unwrap());
-        let orgs = crate::org::organisation_ids(&seed);
-        let org_of = |id: &str| orgs.iter().position(|o| o == id);
-        let demo_org = org_of(crate::DEMO_ORG).unwrap();
-        let other = (0..orgs.len()).find(|&o| o != demo_org).unwrap();
-        let store = Store::new(
-            seed.clone(),
-            Some(Demo {
-                count: 5,
-                org: demo_org,
-            }),
-            orgs.len(),
-            org_of,
-            HistoryLimits {
-                keep: 10,
-                per_response: 5,
-            },
-        );
+        let (store, _, demo_org, orgs) = demo_store(5);
+        let other = (0..orgs).find(|&o| o != demo_org).unwrap();
         let all = store.page(other, None, usize::MAX).unwrap();
         let total = all.total;
         assert!(total >= 1, "the other organisation has no contact");
