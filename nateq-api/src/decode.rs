@@ -197,12 +197,10 @@ async fn error_of(
             attempts: 0,
             elapsed: started.elapsed(),
         },
-        RawError::InvalidRequest(message) => {
-            Error::Validation(ValidationError {
-                field: "id",
-                problem: Problem::Other(message),
-            })
-        }
+        RawError::InvalidRequest(message) => Error::Validation(ValidationError {
+            field: "id",
+            problem: Problem::Other(message),
+        }),
     }
 }
 

@@ -977,7 +977,12 @@ mod tests {
         let mut w = writer(false);
         w.write(&ok(1, "ct_1")).unwrap();
         let error = w.sync().unwrap_err();
-        assert!(error.to_string().starts_with("cannot sync report /dev/null"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot sync report /dev/null"),
+            "{error}"
+        );
         // Broken now: no line is written, and no sync is tried again.
         assert!(w.write(&ok(2, "ct_2")).is_err());
         w.sync().unwrap();
