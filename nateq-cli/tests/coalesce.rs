@@ -11,7 +11,7 @@ use std::path::Path;
 
 use nateq_emulator::{FaultConfig, FaultKind};
 use serde_json::{Map, Value, json};
-use support::{Emu, report, texts, write};
+use support::{Emu, report, resume_ok, texts, write};
 
 /// Every request waits `ms` before it is handled, so rows of a busy contact queue up.
 fn slow(emu: &Emu, ms: u64) {
@@ -328,17 +328,7 @@ fn resume_after_kill_9_with_coalesce_applies_every_row_in_order_and_records_each
     assert!(recorded < total, "{recorded}");
 
     emu.emulator.set_faults(FaultConfig::default()).unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--coalesce", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .arg("--resume")
-        .output()
-        .unwrap();
-    let (_, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    resume_ok(&emu, &["--coalesce"], &input, &report_path);
     assert_applied_in_order(&emu, &rows);
     let lines = lines_once(&report_path, total);
     for (line, entry) in &lines {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use nateq_emulator::{FaultConfig, FaultKind};
 use serde_json::json;
-use support::{Emu, report, texts, wait_until, write};
+use support::{Emu, report, resume_ok, texts, wait_until, write};
 
 /// Two rows per contact for `contacts` contacts, the second of each contact one pass later, with
 /// values that differ per row: `(input, the name each contact must end with)`.
@@ -106,17 +106,7 @@ fn a_second_run_on_a_report_in_use_exits_9_naming_the_report_and_the_other_proce
     // The lock went with the first run, and so did the file that named it.
     assert!(!dir.path().join("report.jsonl.pid").exists());
     emu.emulator.set_faults(FaultConfig::default()).unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .arg("--resume")
-        .output()
-        .unwrap();
-    let (_, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    resume_ok(&emu, &[], &input, &report_path);
     let mut lines: Vec<u64> = results(&report_path).iter().map(|(l, _)| *l).collect();
     lines.sort_unstable();
     assert_eq!(lines, (1..=40).collect::<Vec<u64>>());
@@ -212,17 +202,7 @@ fn a_report_that_cannot_be_written_stops_the_run_and_resume_applies_the_rest() {
         first_run.len()
     );
 
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .arg("--resume")
-        .output()
-        .unwrap();
-    let (_, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    resume_ok(&emu, &[], &input, &report_path);
     let all = results(&report_path);
     let mut lines: Vec<u64> = all.iter().map(|(l, _)| *l).collect();
     lines.sort_unstable();
@@ -386,16 +366,7 @@ fn a_corrupt_line_in_the_middle_of_a_report_is_an_error_naming_it_and_force_goes
     // A torn last line is not corrupt: it is cut, without --force.
     let torn = dir.path().join("torn.jsonl");
     std::fs::write(&torn, format!("{}{}{{\"line\":2,\"id", good(1), good(3))).unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&torn)
-        .arg("--resume")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", texts(&output).1);
+    resume_ok(&emu, &[], &input, &torn);
     assert_eq!(emu.emulator.requests().len(), 1);
     assert_eq!(
         emu.contact("ct_demo_2").contact.name.as_deref(),

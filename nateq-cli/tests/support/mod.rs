@@ -164,6 +164,25 @@ pub fn run_with_report(cmd: &mut assert_cmd::Command, input: &Path, report_path:
         .unwrap()
 }
 
+/// Runs `update-many {extra} --input {input} --report {report_path} --resume` against `emu`,
+/// checks that it ends with exit 0 (showing its stderr otherwise), and returns the output.
+pub fn resume_ok(emu: &Emu, extra: &[&str], input: &Path, report_path: &Path) -> Output {
+    let mut cmd = emu.nateq();
+    cmd.args(["contacts", "update-many"])
+        .args(extra)
+        .arg("--input");
+    let output = cmd
+        .arg(input)
+        .arg("--report")
+        .arg(report_path)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    output
+}
+
 /// Starts `update-many --concurrency {concurrency}` on `input` against `emu`, waits until
 /// `report_path` has `lines` lines, sends `signal` with `kill`, and returns the output once
 /// the run has ended.
