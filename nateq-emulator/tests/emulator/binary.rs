@@ -14,6 +14,19 @@ struct Running {
     key: String,
 }
 
+impl Running {
+    /// `PUT /contacts/ct_demo_1` with `body`, with the printed key.
+    async fn put_demo_1(&self, http: &reqwest::Client, body: String) -> reqwest::Response {
+        http.put(format!("{}/contacts/ct_demo_1", self.base_url))
+            .bearer_auth(&self.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -103,14 +116,7 @@ async fn fault_flags_are_applied() {
     let http = http_client();
     let mut seen = Vec::new();
     for _ in 0..12 {
-        let response = http
-            .put(format!("{}/contacts/ct_demo_1", running.base_url))
-            .bearer_auth(&running.key)
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
+        let response = running.put_demo_1(&http, "{}".to_string()).await;
         seen.push(response.status().as_u16());
     }
     assert!(seen.iter().all(|s| *s == 503 || *s == 429), "{seen:?}");
@@ -190,14 +196,7 @@ async fn rate_limit_flag_is_applied() {
     let http = http_client();
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let response = http
-            .put(format!("{}/contacts/ct_demo_1", running.base_url))
-            .bearer_auth(&running.key)
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
+        let response = running.put_demo_1(&http, "{}".to_string()).await;
         seen.push((
             response.status().as_u16(),
             response.headers()["x-ratelimit-limit"]
@@ -234,14 +233,7 @@ async fn rate_limit_knobs_are_applied() {
     let http = http_client();
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let response = http
-            .put(format!("{}/contacts/ct_demo_1", running.base_url))
-            .bearer_auth(&running.key)
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
+        let response = running.put_demo_1(&http, "{}".to_string()).await;
         let header = |name: &str| {
             response
                 .headers()
@@ -367,14 +359,9 @@ async fn journal_flag_bounds_the_journal() {
     let (running, _) = launch(&["--port", "0", "--journal", "1"]);
     let http = http_client();
     for name in ["First", "Second"] {
-        let response = http
-            .put(format!("{}/contacts/ct_demo_1", running.base_url))
-            .bearer_auth(&running.key)
-            .header("content-type", "application/json")
-            .body(format!(r#"{{"name":"{name}"}}"#))
-            .send()
-            .await
-            .unwrap();
+        let response = running
+            .put_demo_1(&http, format!(r#"{{"name":"{name}"}}"#))
+            .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
     let journal: serde_json::Value = http
