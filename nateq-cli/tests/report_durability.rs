@@ -106,7 +106,10 @@ fn a_second_run_on_a_report_in_use_exits_9_naming_the_report_and_the_other_proce
     // The lock went with the first run, and so did the file that named it.
     assert!(!dir.path().join("report.jsonl.pid").exists());
     emu.emulator.set_faults(FaultConfig::default()).unwrap();
-    resume_ok(&emu, &[], &input, &report_path);
+    let output = resume_ok(&emu, &[], &input, &report_path);
+    // Ctrl-C left whole lines: nothing is cut, and no warning says so.
+    let (_, stderr) = texts(&output);
+    assert!(!stderr.contains("torn"), "{stderr}");
     let mut lines: Vec<u64> = results(&report_path).iter().map(|(l, _)| *l).collect();
     lines.sort_unstable();
     assert_eq!(lines, (1..=40).collect::<Vec<u64>>());
