@@ -648,6 +648,8 @@ mod tests {
             let mut next = (count >= 1).then_some(1);
             while let Some(k) = next {
                 walked.push(k.to_string());
+                // A successor that repeats or runs past the count fails here, not by hanging.
+                assert!(walked.len() <= count, "{count}: {walked:?}");
                 next = lexical_successor(k, count);
             }
             assert_eq!(walked, expected, "{count}");
