@@ -131,6 +131,8 @@ for name in "$@"; do
     echo "$name: a mutated file was not put back: see git diff" >&2
     exit 1
   fi
+  # cargo-mutants keeps the run before as mutants.out.old; only an iteration builds on it.
+  [ -n "${MUTANTS_ITERATE:-}" ] || rm -rf "target/mutation/$name/mutants.out.old"
   # 2: some mutants were missed, 3: some timed out; both are results. Anything else stops.
   case "$status" in
     0 | 2 | 3) ;;

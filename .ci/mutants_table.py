@@ -58,12 +58,22 @@ def main():
     left = []
     for module_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         merged = {}
-        for out in ("mutants.out.old", "mutants.out"):
-            path = module_dir / out / "outcomes.json"
-            if path.exists():
-                for name, (file, kind, seconds) in outcomes(path).items():
-                    spent = merged.get(name, (None, None, 0.0))[2]
-                    merged[name] = (file, kind, spent + seconds)
+        old = module_dir / "mutants.out.old" / "outcomes.json"
+        new = module_dir / "mutants.out" / "outcomes.json"
+        if old.exists():
+            merged = outcomes(old)
+            # (An iteration that found nothing to test writes no outcomes.)
+            retested = outcomes(new) if new.exists() else {}
+            # An iteration tests again every mutant the run before it missed or timed out: one
+            # it did not test is gone from the code.
+            for name, (_, kind, _) in list(merged.items()):
+                if kind in ("missed", "timeout") and name not in retested:
+                    del merged[name]
+            for name, (file, kind, seconds) in retested.items():
+                spent = merged.get(name, (None, None, 0.0))[2]
+                merged[name] = (file, kind, spent + seconds)
+        elif new.exists():
+            merged = outcomes(new)
         for name, (file, kind, seconds) in sorted(merged.items()):
             if kind == "missed" and name in listed:
                 kind = "equivalent"
