@@ -25,6 +25,10 @@ cd "$(dirname "$0")/.."
 # hostile servers (the property tests hold the client's limits equal to the emulator's).
 api_packages=nateq-api,nateq-tests
 api_tests=(--lib --test client --test hostile_responses --test throttle --test properties)
+# The pace (the throttle and its controller): the SDK's unit tests (the controller's, on
+# explicit instants), the client's and the end-to-end tests against emulated rate limits.
+pace_packages=nateq-api,nateq-tests
+pace_tests=(--lib --test client --test throttle)
 # The bulk run: the CLI's unit tests and the end-to-end tests that run `nateq contacts
 # update-many` against the emulator (soak.rs, 45 s, is left out: bulk.rs and order.rs cover
 # the same paths, faster).
@@ -43,7 +47,7 @@ module() {
     decode) echo api nateq-api/src/decode.rs ;;
     update) echo api nateq-api/src/update.rs ;;
     # The pace: the lanes and the wait (throttle.rs) and the controller that reads the limit.
-    throttle) echo api nateq-api/src/throttle.rs nateq-api/src/throttle/control.rs ;;
+    throttle) echo pace nateq-api/src/throttle.rs nateq-api/src/throttle/control.rs ;;
     hooks) echo api nateq-api/src/hooks.rs ;;
     bulk-order) echo bulk nateq-cli/src/bulk/order.rs ;;
     bulk-report) echo bulk nateq-cli/src/bulk/report.rs ;;
