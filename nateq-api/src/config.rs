@@ -332,12 +332,12 @@ impl ClientBuilder {
             auth,
             environment: key.environment(),
             origin: parsed.origin(),
+            throttle: crate::throttle::Throttle::new(self.rate_limit, self.retry.max_retry_after),
             retry: self.retry,
             attempt_timeout: self.attempt_timeout,
             total_timeout: self.total_timeout,
             http_applies_attempt_timeout,
             max_response_bytes: self.max_response_bytes,
-            throttle: crate::throttle::Throttle::new(self.rate_limit),
         };
         Ok(crate::Client {
             raw: crate::generated::Client::new_with_client(&base_url, http, Arc::new(shared)),

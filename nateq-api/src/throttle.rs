@@ -44,6 +44,9 @@ pub(crate) const CATCH_UP: Duration = Duration::from_millis(2);
 #[derive(Debug)]
 pub(crate) struct Throttle {
     fixed: Option<FixedRate>,
+    /// The longest pause a success with no requests remaining may ask for (the retry
+    /// policy's `max_retry_after`, the cap of every `Retry-After`).
+    max_pause: Duration,
     state: Mutex<State>,
     /// The slow start is on (read without the lock on every request).
     starting: AtomicBool,
@@ -178,9 +181,10 @@ enum Step {
 
 impl Throttle {
     /// A throttle with an optional fixed rate (requests per second, positive and finite).
-    pub(crate) fn new(fixed_rate: Option<f64>) -> Throttle {
+    pub(crate) fn new(fixed_rate: Option<f64>, max_pause: Duration) -> Throttle {
         Throttle {
             fixed: fixed_rate.map(FixedRate::new),
+            max_pause,
             state: Mutex::new(State {
                 paused_until: None,
                 control: Controller::new(Instant::now()),
@@ -307,12 +311,15 @@ impl Throttle {
             let now = Instant::now();
             state.control.answered(now, announced);
             if announced.remaining == Some(0.0) {
-                let wait = match announced.limit.filter(|l| *l > 0.0) {
-                    Some(limit) => Duration::from_secs_f64(1.0 / limit),
-                    None => announced
-                        .reset
-                        .map_or(Duration::ZERO, Duration::from_secs_f64),
+                let secs = match announced.limit.filter(|l| *l > 0.0) {
+                    Some(limit) => 1.0 / limit,
+                    None => announced.reset.unwrap_or(0.0),
                 };
+                // A header may ask for more than a `Duration` holds (a limit of 1e-300): the
+                // pause is capped as a `Retry-After` is.
+                let wait = Duration::try_from_secs_f64(secs)
+                    .unwrap_or(Duration::MAX)
+                    .min(self.max_pause);
                 state.pause(now + wait);
             }
             state.repace(now);
@@ -418,7 +425,7 @@ mod tests {
 
     #[test]
     fn an_advertised_limit_sets_the_pace_just_under_it() {
-        let throttle = Throttle::new(None);
+        let throttle = Throttle::new(None, Duration::from_secs(300));
         assert_eq!(throttle.rate(), None);
         throttle.observe(&headers(&[("x-ratelimit-limit", "20")]), false);
         assert_eq!(throttle.rate(), Some(20.0 * control::HEADROOM));
@@ -426,7 +433,7 @@ mod tests {
 
     #[test]
     fn a_throttled_response_pauses_once_per_pause() {
-        let throttle = Throttle::new(None);
+        let throttle = Throttle::new(None, Duration::from_secs(300));
         let until = throttle.throttled(&HeaderMap::new(), Duration::from_secs(3));
         assert!(until > Instant::now() + Duration::from_millis(2900));
         let rate = throttle.rate();
@@ -443,7 +450,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_pause_holds_every_request_and_the_deadline_is_respected() {
-        let throttle = Throttle::new(None);
+        let throttle = Throttle::new(None, Duration::from_secs(300));
         throttle.end_slow_start();
         let until = throttle.throttled(&HeaderMap::new(), Duration::from_millis(300));
         let soon = Instant::now() + Duration::from_millis(100);
@@ -454,7 +461,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_slow_start_widens_its_window_with_each_answer() {
-        let throttle = Throttle::new(None);
+        let throttle = Throttle::new(None, Duration::from_secs(300));
         assert_eq!(throttle.acquire(None).await, Ok(()));
         // The window is one: a second request waits for the first answer.
         let soon = Instant::now() + Duration::from_millis(50);

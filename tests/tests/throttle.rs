@@ -286,6 +286,81 @@ async fn a_limit_announced_only_by_its_429_sets_the_pace() {
     assert_eq!(server.requests().len(), 8);
 }
 
+/// How long the call after a success that carried `headers` takes (a fresh client and server;
+/// the client's `Retry-After` cap is 2 s).
+async fn call_after_a_success_with(headers: &[(&str, &str)]) -> Duration {
+    let body = r#"{"success":true,"message":"Contact updated","error":null,"meta":null,"data":{"id":"ct_1","name":"Ada","updatedAt":"2026-11-27T10:00:00.000Z"}}"#;
+    let server = ScriptServer::start(vec![response(200, "application/json", body, headers)]).await;
+    let client = support::builder(&server.base_url())
+        .timeout(Duration::from_secs(5))
+        .retry_policy(nateq_api::RetryPolicy::default().max_retry_after(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let contacts = client.contacts();
+    contacts
+        .update("ct_1", ContactUpdate::new().name("Ada"))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    contacts
+        .update("ct_1", ContactUpdate::new().name("Ada"))
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(server.requests().len(), 2);
+    elapsed
+}
+
+#[tokio::test]
+async fn a_success_with_no_requests_remaining_pauses_until_the_next_one_is_allowed_capped() {
+    // Nothing remains until the reset: the next call waits for it.
+    let waited =
+        call_after_a_success_with(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")])
+            .await;
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    // Requests remain: the reset is no reason to wait.
+    let waited =
+        call_after_a_success_with(&[("x-ratelimit-remaining", "5"), ("x-ratelimit-reset", "3")])
+            .await;
+    assert!(waited < Duration::from_millis(500), "{waited:?}");
+    // With the limit known (2/s), the next request is allowed in 1/2 s, not at the reset.
+    let waited = call_after_a_success_with(&[
+        ("x-ratelimit-limit", "2"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", "5"),
+    ])
+    .await;
+    assert!(
+        (Duration::from_millis(450)..Duration::from_millis(900)).contains(&waited),
+        "{waited:?}"
+    );
+    // A wait longer than a `Duration` holds (a limit of 1e-300, a reset of 1e300 s) is capped
+    // as a `Retry-After` is, at 2 s here: no panic, no client stuck for ever.
+    for (limit, reset) in [("1e-300", "1"), ("0", "1e300")] {
+        let waited = call_after_a_success_with(&[
+            ("x-ratelimit-limit", limit),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", reset),
+        ])
+        .await;
+        assert!(
+            (Duration::from_millis(1900)..Duration::from_millis(3000)).contains(&waited),
+            "{limit} {reset}: {waited:?}"
+        );
+    }
+    // A limit of 0 says nothing about the pace: the reset does.
+    let waited = call_after_a_success_with(&[
+        ("x-ratelimit-limit", "0"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", "1"),
+    ])
+    .await;
+    assert!(
+        (Duration::from_millis(900)..Duration::from_millis(2000)).contains(&waited),
+        "{waited:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_limit_without_headers_is_found_by_its_429s() {
     // A bare 429 with `Retry-After` is all this API says: the client searches for the pace,
