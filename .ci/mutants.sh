@@ -25,6 +25,10 @@ cd "$(dirname "$0")/.."
 # hostile servers (the property tests hold the client's limits equal to the emulator's).
 api_packages=nateq-api,nateq-tests
 api_tests=(--lib --test client --test hostile_responses --test throttle --test properties)
+# The request path (the hooks): the SDK's unit tests, the client's end-to-end tests (ids,
+# keys, deadlines, redirects, retries) and every hostile response.
+request_packages=nateq-api,nateq-tests
+request_tests=(--lib --test client --test hostile_responses)
 # The pace (the throttle and its controller): the SDK's unit tests (the controller's, on
 # explicit instants), the client's and the end-to-end tests against emulated rate limits.
 pace_packages=nateq-api,nateq-tests
@@ -48,7 +52,7 @@ module() {
     update) echo api nateq-api/src/update.rs ;;
     # The pace: the lanes and the wait (throttle.rs) and the controller that reads the limit.
     throttle) echo pace nateq-api/src/throttle.rs nateq-api/src/throttle/control.rs ;;
-    hooks) echo api nateq-api/src/hooks.rs ;;
+    hooks) echo request nateq-api/src/hooks.rs ;;
     bulk-order) echo bulk nateq-cli/src/bulk/order.rs ;;
     bulk-report) echo bulk nateq-cli/src/bulk/report.rs ;;
     bulk-mod) echo bulk nateq-cli/src/bulk/mod.rs ;;
