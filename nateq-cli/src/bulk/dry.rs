@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::sync::mpsc;
 
+use super::failed::FailedOut;
 use super::input::{self, Item, Row};
 use super::progress::Progress;
 use super::report::{self, DoneSet, Outcome, ReportLine};
@@ -25,7 +26,15 @@ pub async fn run(
         Some(path) => Some(report::create(path)?),
         None => None,
     };
-    let mut outputs = Outputs::open(report, args, format)?;
+    let failed = match &args.failed_out {
+        Some(path) => Some(FailedOut::create(path, format)?),
+        None => None,
+    };
+    let mut outputs = Outputs {
+        report,
+        failed,
+        unrecorded: 0,
+    };
     let keep_raw = args.failed_out.is_some();
     let (tx, mut rx) = mpsc::channel::<Item>(64);
     std::thread::Builder::new()

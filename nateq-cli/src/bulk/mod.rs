@@ -198,24 +198,6 @@ struct Outputs {
 }
 
 impl Outputs {
-    /// The outputs of a run: `report`, and the `--failed-out` file when asked for (created
-    /// now, so that a path that cannot be written stops the run before any row is sent).
-    fn open(
-        report: Option<ReportWriter>,
-        args: &UpdateManyArgs,
-        format: InputFormat,
-    ) -> anyhow::Result<Outputs> {
-        let failed = match &args.failed_out {
-            Some(path) => Some(FailedOut::create(path, format)?),
-            None => None,
-        };
-        Ok(Outputs {
-            report,
-            failed,
-            unrecorded: 0,
-        })
-    }
-
     /// Records a row's line (and, for a failed row, the row in `--failed-out`). After a
     /// failure, later rows are still tried (each line is whole or absent), and counted when
     /// they cannot be written either.
@@ -267,7 +249,15 @@ pub async fn run(global: &GlobalArgs, args: &UpdateManyArgs) -> anyhow::Result<E
         (Some(path), false) => (DoneSet::default(), Some(report::create(path)?)),
         (None, _) => (DoneSet::default(), None),
     };
-    let mut outputs = Outputs::open(report, args, format)?;
+    let failed = match &args.failed_out {
+        Some(path) => Some(FailedOut::create(path, format)?),
+        None => None,
+    };
+    let mut outputs = Outputs {
+        report,
+        failed,
+        unrecorded: 0,
+    };
 
     let concurrency = usize::from(args.concurrency);
     // Rows of a busy contact wait in memory; past this many, reading stops until some finish.
