@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use nateq_emulator::{FaultConfig, FaultKind};
 use serde_json::json;
-use support::{Emu, report, resume_ok, texts, wait_until, write};
+use support::{Emu, report, resume_ok, run_with_report, texts, wait_until, write};
 
 /// Two rows per contact for `contacts` contacts, the second of each contact one pass later, with
 /// values that differ per row: `(input, the name each contact must end with)`.
@@ -126,14 +126,11 @@ fn a_fresh_report_never_replaces_a_file_that_has_lines() {
     );
     let old = "{\"line\":1,\"id\":\"ct_demo_1\",\"result\":\"ok\",\"fields\":[\"name\"],\"attempts\":1}\n";
     let report_path = write(dir.path(), "report.jsonl", old);
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq().args(["contacts", "update-many", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("pass --resume"), "{stderr}");
@@ -227,14 +224,12 @@ fn a_full_disk_names_the_report_and_the_cause() {
     let input = write(dir.path(), "rows.jsonl", &rows);
     let report_path = dir.path().join("report.jsonl");
     std::os::unix::fs::symlink("/dev/full", &report_path).unwrap();
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--concurrency", "1", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq()
+            .args(["contacts", "update-many", "--concurrency", "1", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(10), "{stderr}");
     assert!(
@@ -280,14 +275,11 @@ fn a_report_that_cannot_be_synced_stops_the_run_naming_it() {
         let path = report_path.clone();
         std::thread::spawn(move || std::fs::read_to_string(path).unwrap())
     };
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
+    let output = run_with_report(
+        emu.nateq().args(["contacts", "update-many", "--input"]),
+        &input,
+        &report_path,
+    );
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(10), "{stderr}");
     let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
