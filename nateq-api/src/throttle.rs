@@ -429,6 +429,11 @@ mod tests {
         assert_eq!(throttle.rate(), None);
         throttle.observe(&headers(&[("x-ratelimit-limit", "20")]), false);
         assert_eq!(throttle.rate(), Some(20.0 * control::HEADROOM));
+        // A new limit moves the pace with it; a move under 1% is not worth a new schedule.
+        throttle.observe(&headers(&[("x-ratelimit-limit", "10")]), false);
+        assert_eq!(throttle.rate(), Some(10.0 * control::HEADROOM));
+        throttle.observe(&headers(&[("x-ratelimit-limit", "10.05")]), false);
+        assert_eq!(throttle.rate(), Some(10.0 * control::HEADROOM));
     }
 
     #[test]

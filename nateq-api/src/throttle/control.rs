@@ -273,13 +273,10 @@ impl Controller {
         self.recent_len = (self.recent_len + 1).min(NOISE_WINDOW);
     }
 
+    /// The share of 429s among the last answers (at most [`NOISE_WINDOW`]): `recent` starts at
+    /// 0 and shifts one answer in at a time, so it holds no bit beyond them.
     fn refused_share(&self) -> f64 {
-        let mask = if self.recent_len >= 32 {
-            u32::MAX
-        } else {
-            (1u32 << self.recent_len) - 1
-        };
-        f64::from((self.recent & mask).count_ones()) / f64::from(self.recent_len.max(1))
+        f64::from(self.recent.count_ones()) / f64::from(self.recent_len.max(1))
     }
 
     fn announce(&mut self, announced: Announcement) {
@@ -485,6 +482,68 @@ mod tests {
 
     fn pace(c: &Controller) -> f64 {
         c.pace().unwrap_or(f64::NAN)
+    }
+
+    /// A 429 that names the limit gives a client with no pace its ceiling, and no search.
+    #[test]
+    fn a_429_that_names_the_limit_sets_the_ceiling_and_no_search() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(t0);
+        let named = Announcement {
+            limit: Some(20.0),
+            ..BARE
+        };
+        assert_eq!(c.refused(t0, t0 + SECOND, named, false), Verdict::Pause);
+        assert_eq!(c.phase(), None);
+        assert_eq!(c.pace(), Some(20.0 * HEADROOM));
+    }
+
+    /// A limit of 0 says nothing about a pace.
+    #[test]
+    fn a_limit_of_zero_sets_no_pace() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(t0);
+        let zero = Announcement {
+            limit: Some(0.0),
+            ..BARE
+        };
+        c.answered(t0, zero);
+        assert_eq!(c.pace(), None);
+    }
+
+    /// A 429 is taken as far above the limit when it comes within four times the shortest run
+    /// of answers before a 429 seen so far, and never fewer than [`EDGE_ANSWERS`] nor more
+    /// than four times that.
+    #[test]
+    fn far_is_four_times_the_shortest_run_within_bounds() {
+        let mut c = Controller::new(Instant::now());
+        assert_eq!(c.edge_answers(), EDGE_ANSWERS);
+        for (shortest, far) in [
+            (1, EDGE_ANSWERS),
+            (5, 4 * 5),
+            (10, 4 * EDGE_ANSWERS),
+            (100, 4 * EDGE_ANSWERS),
+        ] {
+            c.shortest_run = Some(shortest);
+            assert_eq!(c.edge_answers(), far, "{shortest}");
+        }
+    }
+
+    /// The share of 429s counts the last answers only, before and after the window fills.
+    #[test]
+    fn the_share_of_429s_is_over_the_last_answers() {
+        let mut c = Controller::new(Instant::now());
+        assert_eq!(c.refused_share(), 0.0);
+        c.remember(true);
+        c.remember(false);
+        c.remember(false);
+        c.remember(false);
+        assert_eq!(c.refused_share(), 0.25);
+        for _ in 0..NOISE_WINDOW - 1 {
+            c.remember(false);
+        }
+        // The 429 is more than 32 answers back, out of the window.
+        assert_eq!(c.refused_share(), 0.0);
     }
 
     #[test]
