@@ -273,10 +273,13 @@ impl Controller {
         self.recent_len = (self.recent_len + 1).min(NOISE_WINDOW);
     }
 
-    /// The share of 429s among the last answers (at most [`NOISE_WINDOW`]): `recent` starts at
-    /// 0 and shifts one answer in at a time, so it holds no bit beyond them.
     fn refused_share(&self) -> f64 {
-        f64::from(self.recent.count_ones()) / f64::from(self.recent_len.max(1))
+        let mask = if self.recent_len >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << self.recent_len) - 1
+        };
+        f64::from((self.recent & mask).count_ones()) / f64::from(self.recent_len.max(1))
     }
 
     fn announce(&mut self, announced: Announcement) {
