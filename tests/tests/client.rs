@@ -418,6 +418,65 @@ async fn a_retry_after_beyond_the_cap_ends_the_call_instead_of_retrying_early() 
 }
 
 #[tokio::test]
+async fn a_retry_after_equal_to_the_cap_is_waited_and_retried() {
+    // The cap is the longest wait allowed: a `Retry-After` of exactly the cap is honoured.
+    let server = ScriptServer::start(vec![
+        rate_limited(&[("retry-after", "1")]),
+        ok_contact("ct_1", "x"),
+    ])
+    .await;
+    let client = support::builder(&server.base_url())
+        .retry_policy(nateq_api::RetryPolicy::default().max_retry_after(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    assert_eq!((outcome.attempts, outcome.throttled), (2, 1));
+    outcome.result.unwrap();
+}
+
+#[tokio::test]
+async fn only_a_429_or_a_503_with_retry_after_is_throttling() {
+    // A 500 with `Retry-After` is an error, retried only as errors are (here: not at all).
+    let server = ScriptServer::start(vec![
+        response(
+            500,
+            "application/json",
+            r#"{"success":false,"error":{"code":"INTERNAL","message":"boom"}}"#,
+            &[("retry-after", "0")],
+        ),
+        ok_contact("ct_1", "x"),
+    ])
+    .await;
+    let outcome = client(&server.base_url(), 0)
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    assert_eq!((outcome.attempts, outcome.throttled), (1, 0));
+    let err = outcome.result.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    // A 503 with `Retry-After` is throttling: waited and retried, using up no retry.
+    let server = ScriptServer::start(vec![
+        response(
+            503,
+            "application/json",
+            r#"{"success":false,"error":{"code":"UNAVAILABLE","message":"later"}}"#,
+            &[("retry-after", "0")],
+        ),
+        ok_contact("ct_1", "x"),
+    ])
+    .await;
+    let outcome = client(&server.base_url(), 0)
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    assert_eq!((outcome.attempts, outcome.throttled), (2, 1));
+    outcome.result.unwrap();
+}
+
+#[tokio::test]
 async fn a_400_is_tried_once_and_carries_the_envelope() {
     let server = ScriptServer::start(vec![error_envelope(
         400,
