@@ -487,6 +487,68 @@ mod tests {
         c.pace().unwrap_or(f64::NAN)
     }
 
+    /// The meter's rates are per second over the window that ended, however long it was.
+    #[test]
+    fn the_meter_counts_per_second_over_the_window_that_ended() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(t0);
+        for _ in 0..40 {
+            c.sent(t0);
+        }
+        for _ in 0..20 {
+            c.answered(t0, BARE);
+        }
+        // The first event 4 s later closes a 4-second window: 40 sent, 20 answered.
+        c.sent(t0 + 4 * SECOND);
+        assert_eq!(c.meter.sent_rate, 10.0);
+        assert_eq!(c.meter.ok_rate, 5.0);
+    }
+
+    /// A 429 after exactly the edge's count of answers is near the limit, not far above it.
+    #[test]
+    fn a_429_after_the_edge_count_of_answers_holds() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(t0);
+        c.adaptive = Some(Adaptive {
+            rate: 100.0,
+            phase: Phase::Approach { slope: 1.0 },
+            changed: t0,
+        });
+        c.answers_since_resume = EDGE_ANSWERS;
+        assert_eq!(refuse(&mut c, t0), Verdict::Pause);
+        assert_eq!(c.phase(), Some(Phase::Hold));
+        assert_eq!(pace(&c), 100.0 * HOLD_CUT);
+    }
+
+    /// A bare 429 is futile only at or below [`FUTILE_SHARE`] of the edge's pace.
+    #[test]
+    fn a_429_is_futile_only_well_below_the_edge() {
+        let mut c = Controller::new(Instant::now());
+        c.edge = Some((100.0, 2 * EDGE_ANSWERS));
+        c.judge(100.0 * FUTILE_SHARE + 5.0, 1);
+        assert_eq!(c.futile, 0);
+        c.judge(100.0 * FUTILE_SHARE, 1);
+        assert_eq!(c.futile, 1);
+    }
+
+    /// Sporadic 429s that grow past [`NOISE_EXIT`] of the answers are a limit after all: the
+    /// chain of the old edge ends, and the 429 is taken as a limit's.
+    #[test]
+    fn sporadic_429s_that_grow_common_end_the_chain() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(t0);
+        c.sporadic = true;
+        c.edge = Some((50.0, 2 * EDGE_ANSWERS));
+        c.futile = FUTILE_LIMIT;
+        for _ in 0..NOISE_WINDOW / 2 {
+            c.remember(true);
+            c.remember(false);
+        }
+        assert_eq!(refuse(&mut c, t0), Verdict::Pause);
+        assert!(!c.is_sporadic());
+        assert_eq!((c.edge, c.futile), (None, 0));
+    }
+
     /// A 429 that names the limit gives a client with no pace its ceiling, and no search.
     #[test]
     fn a_429_that_names_the_limit_sets_the_ceiling_and_no_search() {
