@@ -670,3 +670,59 @@ fn normalised(text: &str) -> String {
             "<limit + 1> characters is longer than the limit of <name's maxLength>",
         )
 }
+
+#[test]
+fn an_applied_row_records_the_fields_it_set_and_its_attempts() {
+    // One 503 first: the row is applied on its second attempt.
+    let emu = Emu::start(2);
+    emu.emulator
+        .set_faults(
+            FaultConfig::default().rule(
+                nateq_emulator::FaultRule::new(nateq_emulator::FaultRuleKind::ServiceUnavailable)
+                    .contact("ct_demo_1"),
+            ),
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "rows.jsonl",
+        "{\"id\":\"ct_demo_1\",\"name\":\"Twice\",\"externalId\":\"x-1\"}\n",
+    );
+    let report_path = dir.path().join("report.jsonl");
+    let output = run_with_report(
+        emu.nateq().args(["contacts", "update-many", "--input"]),
+        &input,
+        &report_path,
+    );
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let lines = report(&report_path);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["result"], "ok");
+    assert_eq!(lines[0]["fields"], json!(["externalId", "name"]));
+    assert_eq!(lines[0]["attempts"], 2);
+}
+
+#[test]
+fn failures_past_the_twentieth_are_counted_not_printed() {
+    let emu = Emu::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::new();
+    for i in 1..=22 {
+        writeln!(rows, "{{\"id\":\"ct_missing_{i}\",\"name\":\"Nobody\"}}").unwrap();
+    }
+    let input = write(dir.path(), "rows.jsonl", &rows);
+    let output = emu
+        .nateq()
+        .args(["contacts", "update-many", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    assert!(
+        stderr.contains("... and 2 more failed rows (pass --report FILE to record every row)"),
+        "{stderr}"
+    );
+}
