@@ -894,6 +894,19 @@ async fn a_dropped_connection_is_retried_and_then_reported() {
         "{err}"
     );
     assert!(err.status().is_none() && err.is_retryable());
+    // The message carries the transport error and its causes, down to the closed connection.
+    let text = err.to_string();
+    let url = format!("{}/contacts/ct_1", server.base_url());
+    assert!(
+        text.starts_with(&format!(
+            "connection failed after 2 attempt(s): error sending request for url ({url})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(": connection closed before message completed"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
