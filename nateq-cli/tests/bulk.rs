@@ -708,21 +708,29 @@ fn an_applied_row_records_the_fields_it_set_and_its_attempts() {
 fn failures_past_the_twentieth_are_counted_not_printed() {
     let emu = Emu::start(2);
     let dir = tempfile::tempdir().unwrap();
-    let mut rows = String::new();
-    for i in 1..=22 {
-        writeln!(rows, "{{\"id\":\"ct_missing_{i}\",\"name\":\"Nobody\"}}").unwrap();
+    for (failures, more) in [(20, None), (22, Some(2))] {
+        let mut rows = String::new();
+        for i in 1..=failures {
+            writeln!(rows, "{{\"id\":\"ct_missing_{i}\",\"name\":\"Nobody\"}}").unwrap();
+        }
+        let input = write(dir.path(), "rows.jsonl", &rows);
+        let output = emu
+            .nateq()
+            .args(["contacts", "update-many", "--input"])
+            .arg(&input)
+            .output()
+            .unwrap();
+        let (_, stderr) = texts(&output);
+        assert_eq!(output.status.code(), Some(7), "{stderr}");
+        let printed = stderr
+            .lines()
+            .filter(|l| l.contains("(ct_missing_"))
+            .count();
+        assert_eq!(printed, 20, "{stderr}");
+        let counted = stderr.lines().find(|l| l.starts_with("... and "));
+        let expected = more.map(|n| {
+            format!("... and {n} more failed rows (pass --report FILE to record every row)")
+        });
+        assert_eq!(counted.map(str::to_string), expected, "{stderr}");
     }
-    let input = write(dir.path(), "rows.jsonl", &rows);
-    let output = emu
-        .nateq()
-        .args(["contacts", "update-many", "--input"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    let (_, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(7), "{stderr}");
-    assert!(
-        stderr.contains("... and 2 more failed rows (pass --report FILE to record every row)"),
-        "{stderr}"
-    );
 }
