@@ -518,6 +518,8 @@ mod tests {
         assert_eq!(refuse(&mut c, t0), Verdict::Pause);
         assert_eq!(c.phase(), Some(Phase::Hold));
         assert_eq!(pace(&c), 100.0 * HOLD_CUT);
+        // It is the edge, the first 429 near the limit.
+        assert_eq!(c.edge, Some((100.0, EDGE_ANSWERS)));
     }
 
     /// A bare 429 is futile only at or below [`FUTILE_SHARE`] of the edge's pace.
