@@ -8,8 +8,10 @@
 #   MUTANTS_SHARD=1/3 .ci/mutants.sh hooks   one mutant in three (round-robin: a sample spread
 #                                         over the whole file, for a quick look at a big module)
 #   MUTANTS_ITERATE=1 .ci/mutants.sh store   only the mutants the last run of the module did not
-#                                         catch (after new tests); that run is kept as
-#                                         mutants.out.old, and .ci/mutants_table.py reads both
+#                                         catch (after new tests; MUTANTS_FILTER=REGEX narrows
+#                                         them); that run is kept as mutants.out.old, and
+#                                         .ci/mutants_table.py reads both. After a change to the
+#                                         module's code, run it in full: names carry line numbers
 #   .ci/mutants.sh --check                that every module's files and tests still exist (CI)
 #
 # It mutates the checkout in place (no copy: the built dependencies are reused, which makes a
@@ -114,6 +116,7 @@ for name in "$@"; do
   shard_args=()
   [ -z "${MUTANTS_SHARD:-}" ] || shard_args=(--shard "$MUTANTS_SHARD" --sharding round-robin)
   [ -z "${MUTANTS_ITERATE:-}" ] || shard_args+=(--iterate)
+  [ -z "${MUTANTS_FILTER:-}" ] || shard_args+=(--re "$MUTANTS_FILTER")
 
   echo "=== $name: $files  [$(date +%T)]"
   start=$SECONDS

@@ -2,8 +2,9 @@
 """The results table of TESTING.md, from what `.ci/mutants.sh` leaves in target/mutation/:
 caught / missed / timeout / unviable per file, and every mutant still missed or timed out.
 
-A module run again with MUTANTS_ITERATE=1 (only the mutants its last run did not catch) keeps
-that last run as mutants.out.old: both are read, the newer outcome of a mutant winning.
+A module run again with MUTANTS_ITERATE=1 (only the mutants its last run did not catch, or some
+of them with MUTANTS_FILTER) keeps that last run as mutants.out.old: both are read, the newer
+outcome of a mutant winning. (After a change to the module's code, run it in full.)
 
 A missed mutant listed in .ci/mutants-equivalent.txt (`<mutant name> | <why no caller can tell>`)
 counts as equivalent, not missed; the script says which listed ones no run produced any more.
@@ -58,22 +59,12 @@ def main():
     left = []
     for module_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         merged = {}
-        old = module_dir / "mutants.out.old" / "outcomes.json"
-        new = module_dir / "mutants.out" / "outcomes.json"
-        if old.exists():
-            merged = outcomes(old)
-            # (An iteration that found nothing to test writes no outcomes.)
-            retested = outcomes(new) if new.exists() else {}
-            # An iteration tests again every mutant the run before it missed or timed out: one
-            # it did not test is gone from the code.
-            for name, (_, kind, _) in list(merged.items()):
-                if kind in ("missed", "timeout") and name not in retested:
-                    del merged[name]
-            for name, (file, kind, seconds) in retested.items():
-                spent = merged.get(name, (None, None, 0.0))[2]
-                merged[name] = (file, kind, spent + seconds)
-        elif new.exists():
-            merged = outcomes(new)
+        for out in ("mutants.out.old", "mutants.out"):
+            path = module_dir / out / "outcomes.json"
+            if path.exists():
+                for name, (file, kind, seconds) in outcomes(path).items():
+                    spent = merged.get(name, (None, None, 0.0))[2]
+                    merged[name] = (file, kind, spent + seconds)
         for name, (file, kind, seconds) in sorted(merged.items()):
             if kind == "missed" and name in listed:
                 kind = "equivalent"
