@@ -875,6 +875,53 @@ async fn a_huge_body_is_refused_without_reading_the_rest() {
     }
 }
 
+/// The cap is the largest body allowed: a body of exactly `max_response_bytes` is read, one byte
+/// more is refused, whether its length is announced, it comes at once without one, or in two
+/// parts.
+#[tokio::test]
+async fn a_body_of_exactly_the_cap_is_read_and_one_byte_more_is_refused() {
+    let body = r#"{"success":true,"message":"Contact updated","error":null,"meta":null,"data":{"id":"ct_1","name":"x","updatedAt":"2026-11-27T10:00:00.000Z"}}"#;
+    let unannounced =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n".to_vec();
+    let shapes = || {
+        let (first, second) = body.split_at(body.len() / 2);
+        [
+            ("announced", response(200, "application/json", body, &[])),
+            (
+                "at once",
+                Reply::Raw([unannounced.clone(), body.as_bytes().to_vec()].concat()),
+            ),
+            (
+                "in two parts",
+                Reply::Drip {
+                    head: unannounced.clone(),
+                    pieces: vec![first.as_bytes().to_vec(), second.as_bytes().to_vec()],
+                    pause: Duration::from_millis(30),
+                },
+            ),
+        ]
+    };
+    for limit in [body.len(), body.len() - 1] {
+        for (shape, reply) in shapes() {
+            let server = ScriptServer::start(vec![reply]).await;
+            let client = support::builder(&server.base_url())
+                .max_response_bytes(limit)
+                .retry_policy(nateq_api::RetryPolicy::none())
+                .build()
+                .unwrap();
+            let result = update_x(&client).await;
+            if limit == body.len() {
+                assert!(result.is_ok(), "{shape}, cap {limit}: {result:?}");
+            } else {
+                assert!(
+                    matches!(result, Err(Error::ResponseTooLarge { limit: l, .. }) if l == limit),
+                    "{shape}, cap {limit}: {result:?}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_dropped_connection_is_retried_and_then_reported() {
     let server = ScriptServer::start(vec![Reply::Drop, ok_contact("ct_1", "Ada")]).await;
