@@ -318,6 +318,11 @@ async fn a_success_with_no_requests_remaining_pauses_until_the_next_one_is_allow
         call_after_a_success_with(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")])
             .await;
     assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    // A reset that is not a number of seconds to come (negative) is no reason to wait.
+    let waited =
+        call_after_a_success_with(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "-5")])
+            .await;
+    assert!(waited < Duration::from_millis(500), "{waited:?}");
     // Requests remain: the reset is no reason to wait.
     let waited =
         call_after_a_success_with(&[("x-ratelimit-remaining", "5"), ("x-ratelimit-reset", "3")])
