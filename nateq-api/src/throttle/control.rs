@@ -531,6 +531,13 @@ mod tests {
         assert_eq!(c.futile, 0);
         c.judge(100.0 * FUTILE_SHARE, 1);
         assert_eq!(c.futile, 1);
+        // And only when it comes no later than twice the edge's run of answers, counted as at
+        // least twice EDGE_ANSWERS: a short edge run still allows 4 * EDGE_ANSWERS.
+        c.edge = Some((100.0, 5));
+        c.judge(70.0, 4 * EDGE_ANSWERS);
+        assert_eq!(c.futile, 2);
+        c.judge(70.0, 4 * EDGE_ANSWERS + 1);
+        assert_eq!(c.futile, 2);
     }
 
     /// Sporadic 429s that grow past [`NOISE_EXIT`] of the answers are a limit after all: the
