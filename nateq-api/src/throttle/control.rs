@@ -531,11 +531,14 @@ mod tests {
         assert_eq!(c.futile, 0);
         c.judge(100.0 * FUTILE_SHARE, 1);
         assert_eq!(c.futile, 1);
+        assert!(!c.is_sporadic());
         // And only when it comes no later than twice the edge's run of answers, counted as at
         // least twice EDGE_ANSWERS: a short edge run still allows 4 * EDGE_ANSWERS.
         c.edge = Some((100.0, 5));
         c.judge(70.0, 4 * EDGE_ANSWERS);
         assert_eq!(c.futile, 2);
+        // The second futile 429 makes them sporadic.
+        assert!(c.is_sporadic());
         c.judge(70.0, 4 * EDGE_ANSWERS + 1);
         assert_eq!(c.futile, 2);
     }
