@@ -10,8 +10,11 @@
 #   MUTANTS_ITERATE=1 .ci/mutants.sh store   only the mutants the last run of the module did not
 #                                         catch (after new tests; MUTANTS_FILTER=REGEX narrows
 #                                         them); that run is kept as mutants.out.old, and
-#                                         .ci/mutants_table.py reads both. After a change to the
-#                                         module's code, run it in full: names carry line numbers
+#                                         .ci/mutants_table.py reads every mutants.out* of the
+#                                         module, newest outcome winning (to keep a run through a
+#                                         second iteration, rename it first, say to
+#                                         mutants.out.1). After a change to the module's code, run
+#                                         it in full: names carry line numbers
 #   .ci/mutants.sh --check                that every module's files and tests still exist (CI)
 #
 # It mutates the checkout in place (no copy: the built dependencies are reused, which makes a

@@ -3,8 +3,10 @@
 caught / missed / timeout / unviable per file, and every mutant still missed or timed out.
 
 A module run again with MUTANTS_ITERATE=1 (only the mutants its last run did not catch, or some
-of them with MUTANTS_FILTER) keeps that last run as mutants.out.old: both are read, the newer
-outcome of a mutant winning. (After a change to the module's code, run it in full.)
+of them with MUTANTS_FILTER) keeps that last run as mutants.out.old. Every mutants.out* of a
+module is read, oldest run first, so a mutant's newest outcome wins (keep an earlier run by
+renaming it, say to mutants.out.1, before iterating again). After a change to the module's
+code, run it in full.
 
 A missed mutant listed in .ci/mutants-equivalent.txt (`<mutant name> | <why no caller can tell>`)
 counts as equivalent, not missed; the script says which listed ones no run produced any more.
@@ -44,7 +46,7 @@ def equivalents():
     path = Path(__file__).with_name("mutants-equivalent.txt")
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            name, _, why = line.partition(" | ")
+            name, _, why = line.rpartition(" | ")
             listed[name.strip()] = why.strip()
     return listed
 
@@ -59,12 +61,14 @@ def main():
     left = []
     for module_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         merged = {}
-        for out in ("mutants.out.old", "mutants.out"):
-            path = module_dir / out / "outcomes.json"
-            if path.exists():
-                for name, (file, kind, seconds) in outcomes(path).items():
-                    spent = merged.get(name, (None, None, 0.0))[2]
-                    merged[name] = (file, kind, spent + seconds)
+        runs = sorted(
+            module_dir.glob("mutants.out*/outcomes.json"),
+            key=lambda p: json.loads(p.read_text()).get("start_time", ""),
+        )
+        for path in runs:
+            for name, (file, kind, seconds) in outcomes(path).items():
+                spent = merged.get(name, (None, None, 0.0))[2]
+                merged[name] = (file, kind, spent + seconds)
         for name, (file, kind, seconds) in sorted(merged.items()):
             if kind == "missed" and name in listed:
                 kind = "equivalent"
