@@ -9,6 +9,9 @@ use std::time::{Duration, SystemTime};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+/// The most [`RetryPolicy::max_retry_after`] can be: a day.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How the client retries transient failures.
 ///
 /// The default makes 3 attempts (2 retries) with exponential backoff and full jitter
@@ -76,11 +79,13 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest `Retry-After` the client waits for (default 300 s). A throttled response
-    /// asking for longer ends the call with its error: retrying earlier would only be refused
-    /// again. Other retried responses have their `Retry-After` capped to it.
+    /// The longest `Retry-After` the client waits for (default 300 s, at most a day: a longer
+    /// value is taken as a day). A throttled response asking for longer ends the call with its
+    /// error: retrying earlier would only be refused again. Other retried responses have their
+    /// `Retry-After` capped to it.
     pub fn max_retry_after(mut self, delay: Duration) -> Self {
-        self.max_retry_after = delay;
+        // Waits are added to `Instant`s; a day keeps every sum far from overflowing.
+        self.max_retry_after = delay.min(MAX_RETRY_AFTER);
         self
     }
 

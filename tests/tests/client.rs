@@ -418,6 +418,28 @@ async fn a_retry_after_beyond_the_cap_ends_the_call_instead_of_retrying_early() 
 }
 
 #[tokio::test]
+async fn the_longest_retry_after_with_the_largest_cap_ends_the_call_without_a_panic() {
+    // A cap of Duration::MAX is taken as a day, so a Retry-After of u64::MAX seconds is over it:
+    // the call ends with the 429 (a wait that long, added to an Instant, would overflow).
+    let server = ScriptServer::start(vec![rate_limited(&[(
+        "retry-after",
+        "18446744073709551615",
+    )])])
+    .await;
+    let client = support::builder(&server.base_url())
+        .retry_policy(nateq_api::RetryPolicy::default().max_retry_after(Duration::MAX))
+        .build()
+        .unwrap();
+    let outcome = client
+        .contacts()
+        .update_detailed("ct_1", ContactUpdate::new().name("x"))
+        .await;
+    assert_eq!((outcome.attempts, outcome.throttled), (1, 1));
+    let err = outcome.result.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+}
+
+#[tokio::test]
 async fn a_retry_after_equal_to_the_cap_is_waited_and_retried() {
     // The cap is the longest wait allowed: a `Retry-After` of exactly the cap is honoured.
     let server = ScriptServer::start(vec![
